@@ -1,0 +1,14 @@
+DROP TABLE idempotency_keys;
+DROP TABLE jobs;
+DROP TABLE ticket_events;
+DROP TABLE attachments;
+DROP TABLE messages;
+DROP TABLE ticket_tags;
+DROP TABLE tickets;
+DROP TABLE ticket_counters;
+DROP TABLE contact_identities;
+DROP TABLE contacts;
+DROP TABLE auth_tokens;
+DROP TABLE users;
+DROP TABLE categories;
+DROP TABLE teams;

@@ -1,0 +1,184 @@
+//! Command line: every command reads the same layered configuration.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::auth::{self, Role};
+use crate::config::Settings;
+use crate::contacts::Email;
+use crate::context::AppContext;
+
+#[derive(Parser, Debug)]
+#[command(name = "tanggap", version, about = "Customer-first complaint and helpdesk ticketing")]
+pub struct Cli {
+    /// Directory with default.toml and <TANGGAP_ENV>.toml.
+    #[arg(long, global = true, env = "TANGGAP_CONFIG_DIR", default_value = "config")]
+    pub config_dir: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP server (and the background workers, unless jobs.run_in_serve = false).
+    Serve,
+    /// Run only the background workers.
+    Worker,
+    /// Apply pending database migrations.
+    Migrate {
+        /// Revert every migration instead (destroys all data).
+        #[arg(long)]
+        revert_all: bool,
+    },
+    /// Manage agent accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Seed a realistic Indonesian demo data set (teams, categories, agents, tickets).
+    Demo {
+        /// How many tickets to create.
+        #[arg(long, default_value_t = 300)]
+        tickets: usize,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add a user; the password comes from TANGGAP_PASSWORD or a prompt.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["agent", "supervisor", "admin"])]
+        role: String,
+        /// Team id for the user.
+        #[arg(long)]
+        team: Option<i64>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Print a new API token for a user on stdout (shown once; only its hash is stored).
+    Create {
+        #[arg(long)]
+        email: String,
+        /// A label to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+}
+
+/// Runs a parsed command line; returns the process exit code.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load(&cli.config_dir)?;
+    let ctx = AppContext::open(settings)?;
+    match cli.command {
+        Command::Serve => actix_web::rt::System::new().block_on(crate::startup::serve(ctx)),
+        Command::Worker => actix_web::rt::System::new().block_on(crate::startup::work(ctx)),
+        Command::Migrate { revert_all } => {
+            let mut conn = ctx.db.write_conn()?;
+            if revert_all {
+                let v = crate::db::migrations::revert_all(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))?;
+                eprintln!("reverted {} migration(s)", v.len());
+            } else {
+                let v = crate::db::migrations::run_pending(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))?;
+                eprintln!(
+                    "applied {} migration(s){}",
+                    v.len(),
+                    if v.is_empty() { "; the schema is up to date" } else { "" }
+                );
+            }
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    email,
+                    name,
+                    role,
+                    team,
+                },
+        } => {
+            crate::startup::migrate(&ctx)?;
+            let email = Email::parse(&email).map_err(anyhow::Error::msg)?;
+            let name = name.trim().to_string();
+            anyhow::ensure!(!name.is_empty(), "--name must not be empty");
+            let role = Role::parse(&role).ok_or_else(|| anyhow::anyhow!("unknown role"))?;
+            let password = read_password()?;
+            auth::check_password_strength(&password).map_err(|e| anyhow::anyhow!("password {e}"))?;
+            let hash = auth::hash_password(&password).map_err(anyhow::Error::msg)?;
+            let now = ctx.clock.now_naive();
+            let user = ctx
+                .write_blocking(|conn| {
+                    Ok(auth::repo::insert_user(
+                        conn,
+                        &auth::repo::NewUser {
+                            email: email.as_str(),
+                            name: &name,
+                            role: role.as_str(),
+                            password_hash: Some(&hash),
+                            team_id: team,
+                        },
+                        now,
+                    )?)
+                })
+                .map_err(|e| match e {
+                    crate::error::AppError::Conflict { .. } => {
+                        anyhow::anyhow!("a user with e-mail {email} already exists")
+                    }
+                    crate::error::AppError::Validation(_) => anyhow::anyhow!("team {team:?} does not exist"),
+                    other => anyhow::anyhow!("{other}"),
+                })?;
+            eprintln!("added {} {} (id {})", role.as_str(), user.email, user.id);
+            Ok(())
+        }
+        Command::Token {
+            command: TokenCommand::Create { email, label },
+        } => {
+            crate::startup::migrate(&ctx)?;
+            let email = Email::parse(&email).map_err(anyhow::Error::msg)?;
+            let (token, hash) = auth::new_token("tgp");
+            let now = ctx.clock.now_naive();
+            ctx.write_blocking(|conn| {
+                let user = auth::repo::find_user_by_email(conn, email.as_str())?
+                    .ok_or_else(|| crate::error::AppError::BadRequest(format!("no user with e-mail {email}")))?;
+                auth::repo::insert_token(conn, user.id, "api", &hash, &label, now, None)?;
+                Ok(())
+            })
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Demo { tickets } => {
+            crate::startup::migrate(&ctx)?;
+            let report = crate::demo::seed(&ctx, tickets)?;
+            eprintln!("{report}");
+            Ok(())
+        }
+    }
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("TANGGAP_PASSWORD") {
+        return Ok(p);
+    }
+    if std::io::stdin().is_terminal() {
+        let p = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Again: ")?;
+        anyhow::ensure!(p == again, "the passwords differ");
+        return Ok(p);
+    }
+    let mut p = String::new();
+    std::io::stdin().read_to_string(&mut p)?;
+    Ok(p.trim_end_matches(['\r', '\n']).to_string())
+}

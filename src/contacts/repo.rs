@@ -1,0 +1,91 @@
+//! Contact SQL.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{Contact, ContactIdentity, Identity};
+use crate::db::DbConnection;
+use crate::db::lower;
+use crate::db::schema::{contact_identities as ci, contacts};
+
+pub fn find_by_identity(conn: &mut DbConnection, id: &Identity) -> QueryResult<Option<Contact>> {
+    contacts::table
+        .inner_join(ci::table)
+        .filter(ci::kind.eq(id.kind.as_str()))
+        .filter(ci::value.eq(&id.value))
+        .select(Contact::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn insert(conn: &mut DbConnection, name: &str, now: NaiveDateTime) -> QueryResult<Contact> {
+    crate::dispatch!(conn, c => diesel::insert_into(contacts::table)
+        .values((contacts::name.eq(name), contacts::created_at.eq(now), contacts::updated_at.eq(now)))
+        .returning(Contact::as_returning())
+        .get_result(c))
+}
+
+/// Adds an identity; a duplicate (already someone's) is a unique violation.
+pub fn add_identity(conn: &mut DbConnection, contact_id: i64, id: &Identity, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::insert_into(ci::table)
+        .values((
+            ci::contact_id.eq(contact_id),
+            ci::kind.eq(id.kind.as_str()),
+            ci::value.eq(&id.value),
+            ci::created_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn get(conn: &mut DbConnection, id: i64) -> QueryResult<Contact> {
+    contacts::table.find(id).select(Contact::as_select()).first(conn)
+}
+
+pub fn identities_of(conn: &mut DbConnection, contact_ids: &[i64]) -> QueryResult<Vec<ContactIdentity>> {
+    ci::table
+        .filter(ci::contact_id.eq_any(contact_ids))
+        .order(ci::id.asc())
+        .select(ContactIdentity::as_select())
+        .load(conn)
+}
+
+pub fn list(conn: &mut DbConnection, q: Option<&str>, before_id: Option<i64>, limit: i64) -> QueryResult<Vec<Contact>> {
+    let mut query = contacts::table.select(Contact::as_select()).into_boxed();
+    if let Some(q) = q {
+        let pattern = format!("%{}%", escape_like(q));
+        let pattern = pattern.to_lowercase();
+        let by_identity = ci::table
+            .filter(lower(ci::value).like(pattern.clone()).escape('\\'))
+            .select(ci::contact_id);
+        query = query.filter(
+            lower(contacts::name)
+                .like(pattern)
+                .escape('\\')
+                .or(contacts::id.eq_any(by_identity)),
+        );
+    }
+    if let Some(before) = before_id {
+        query = query.filter(contacts::id.lt(before));
+    }
+    query.order(contacts::id.desc()).limit(limit).load(conn)
+}
+
+pub fn rename(conn: &mut DbConnection, id: i64, name: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(contacts::table.find(id))
+        .set((contacts::name.eq(name), contacts::updated_at.eq(now)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern used with `ESCAPE '\'`.
+pub fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,288 @@
+//! Storage: one binary, two backends. The backend is picked from the URL scheme; SQLite gets a
+//! single writer connection beside a read pool (it serialises writers anyway), PostgreSQL one pool.
+
+pub mod migrations;
+pub mod schema;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
+
+use crate::config::DatabaseSettings;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Runs the same expression against whichever concrete connection this is. Use where the
+/// generic `MultiBackend` lacks a feature (RETURNING, upserts) or SQL differs per backend.
+#[macro_export]
+macro_rules! dispatch {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Postgresql($c) => $body,
+            $crate::db::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// A parsed database URL. `Display` hides any password, so it can be logged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DbUrl {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+impl DbUrl {
+    pub fn parse(raw: &str) -> Result<DbUrl, String> {
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            url::Url::parse(raw).map_err(|e| format!("not a valid PostgreSQL URL: {e}"))?;
+            return Ok(DbUrl::Postgres(raw.to_string()));
+        }
+        if let Some(path) = raw.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err("sqlite:// needs a file path, e.g. sqlite://data/tanggap.db".into());
+            }
+            if path == ":memory:" {
+                return Err("in-memory SQLite cannot be shared by a pool; use a file".into());
+            }
+            return Ok(DbUrl::Sqlite(PathBuf::from(path)));
+        }
+        Err("must start with sqlite:// or postgres://".into())
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbUrl::Postgres(_) => Backend::Postgres,
+            DbUrl::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+impl std::fmt::Display for DbUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DbUrl::Sqlite(p) => write!(f, "sqlite://{}", p.display()),
+            DbUrl::Postgres(raw) => match url::Url::parse(raw) {
+                Ok(mut u) => {
+                    if u.password().is_some() {
+                        let _ = u.set_password(Some("***"));
+                    }
+                    write!(f, "{u}")
+                }
+                Err(_) => f.write_str("postgres://(unparseable)"),
+            },
+        }
+    }
+}
+
+/// r2d2 manager that connects to the backend named by the URL (the derived `establish` would try
+/// every backend and hide the real error) and applies per-connection SQLite settings.
+#[derive(Debug)]
+pub struct Manager {
+    url: DbUrl,
+    busy_timeout_ms: u32,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match &self.url {
+            DbUrl::Postgres(url) => diesel::PgConnection::establish(url)
+                .map(DbConnection::Postgresql)
+                .map_err(r2d2::Error::ConnectionError),
+            DbUrl::Sqlite(path) => {
+                let mut c = diesel::SqliteConnection::establish(&path.to_string_lossy())
+                    .map_err(r2d2::Error::ConnectionError)?;
+                c.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; \
+                     PRAGMA synchronous = NORMAL; PRAGMA journal_mode = WAL;",
+                    self.busy_timeout_ms
+                ))
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(c))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+diesel::define_sql_function! {
+    /// SQL `lower()`, so searches are case-insensitive on both backends.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+pub type DbPool = Pool<Manager>;
+pub type PooledConn = PooledConnection<Manager>;
+
+/// Errors from getting a connection or running blocking database work.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database unavailable: {0}")]
+    Pool(#[from] r2d2::PoolError),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+}
+
+/// The pools. Clone is cheap (the pools are reference-counted).
+#[derive(Clone)]
+pub struct Db {
+    backend: Backend,
+    write: DbPool,
+    read: DbPool,
+}
+
+impl Db {
+    pub fn connect(settings: &DatabaseSettings) -> Result<Db, anyhow::Error> {
+        let url = DbUrl::parse(settings.url.expose()).map_err(anyhow::Error::msg)?;
+        if let DbUrl::Sqlite(path) = &url
+            && let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+        }
+        let timeout = Duration::from_millis(settings.connection_timeout_ms);
+        let build = |size: u32| {
+            Pool::builder()
+                .max_size(size)
+                .min_idle(Some(1))
+                .connection_timeout(timeout)
+                .build(Manager {
+                    url: url.clone(),
+                    busy_timeout_ms: settings.busy_timeout_ms,
+                })
+                .map_err(|e| anyhow::anyhow!("cannot open database {url}: {e}"))
+        };
+        let backend = url.backend();
+        let (write, read) = match backend {
+            Backend::Sqlite => (build(1)?, build(settings.pool_size)?),
+            Backend::Postgres => {
+                let p = build(settings.pool_size)?;
+                (p.clone(), p)
+            }
+        };
+        Ok(Db { backend, write, read })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A connection for blocking code (CLI, tests, workers already off the executor).
+    pub fn write_conn(&self) -> Result<PooledConn, DbError> {
+        Ok(self.write.get()?)
+    }
+
+    pub fn read_conn(&self) -> Result<PooledConn, DbError> {
+        Ok(self.read.get()?)
+    }
+
+    /// Runs `f` inside one write transaction (immediate on SQLite) on a blocking thread.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    {
+        let pool = self.write.clone();
+        blocking(move || {
+            let mut conn = pool.get().map_err(DbError::from)?;
+            write_tx(&mut conn, f)
+        })
+        .await
+    }
+
+    /// Runs read-only work on a pooled connection on a blocking thread.
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    {
+        let pool = self.read.clone();
+        blocking(move || {
+            let mut conn = pool.get().map_err(DbError::from)?;
+            f(&mut conn)
+        })
+        .await
+    }
+}
+
+/// Moves blocking work off the async executor. A panic in `f` is re-raised here.
+pub async fn blocking<T, E, F>(f: F) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+    F: FnOnce() -> Result<T, E> + Send + 'static,
+{
+    match actix_web::rt::task::spawn_blocking(f).await {
+        Ok(r) => r,
+        Err(join) => std::panic::resume_unwind(join.into_panic()),
+    }
+}
+
+/// One write transaction: `BEGIN IMMEDIATE` on SQLite (so the write lock is taken up front and
+/// `busy_timeout` applies), a normal transaction on PostgreSQL; nested calls become savepoints.
+pub fn write_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+{
+    let DbConnection::Sqlite(c) = conn else {
+        return conn.transaction(f);
+    };
+    let depth = AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?;
+    if depth.is_some() {
+        return conn.transaction(f);
+    }
+    AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+    match f(conn) {
+        Ok(value) => {
+            let DbConnection::Sqlite(c) = conn else {
+                unreachable!("variant checked above")
+            };
+            if let Err(commit_err) = AnsiTransactionManager::commit_transaction(c) {
+                let _ = AnsiTransactionManager::rollback_transaction(c);
+                return Err(commit_err.into());
+            }
+            Ok(value)
+        }
+        Err(e) => {
+            let DbConnection::Sqlite(c) = conn else {
+                unreachable!("variant checked above")
+            };
+            match AnsiTransactionManager::rollback_transaction(c) {
+                Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(e),
+                Err(rollback_err) => Err(rollback_err.into()),
+            }
+        }
+    }
+}
+
+/// True when `e` is a unique-constraint violation (duplicate key).
+pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}

@@ -1,0 +1,200 @@
+//! Backend-neutral table definitions, kept by hand in step with `migrations/{sqlite,postgres}`.
+//! Only types both backends share are used: BigInt, Integer, Text, Bool, Timestamp (UTC), Binary.
+
+diesel::table! {
+    teams (id) {
+        id -> BigInt,
+        name -> Text,
+        description -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    categories (id) {
+        id -> BigInt,
+        name -> Text,
+        team_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        email -> Text,
+        name -> Text,
+        role -> Text,
+        password_hash -> Nullable<Text>,
+        team_id -> Nullable<BigInt>,
+        active -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    auth_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        kind -> Text,
+        token_hash -> Text,
+        label -> Text,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    contacts (id) {
+        id -> BigInt,
+        name -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contact_identities (id) {
+        id -> BigInt,
+        contact_id -> BigInt,
+        kind -> Text,
+        value -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ticket_counters (day) {
+        day -> Text,
+        last_value -> BigInt,
+    }
+}
+
+diesel::table! {
+    tickets (id) {
+        id -> BigInt,
+        number -> Text,
+        access_token_hash -> Text,
+        subject -> Text,
+        status -> Text,
+        priority -> Text,
+        channel -> Text,
+        contact_id -> BigInt,
+        category_id -> Nullable<BigInt>,
+        team_id -> Nullable<BigInt>,
+        assignee_id -> Nullable<BigInt>,
+        parent_ticket_id -> Nullable<BigInt>,
+        language -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        first_response_at -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        last_inbound_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    ticket_tags (ticket_id, tag) {
+        ticket_id -> BigInt,
+        tag -> Text,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        direction -> Text,
+        channel -> Text,
+        author_user_id -> Nullable<BigInt>,
+        author_contact_id -> Nullable<BigInt>,
+        body_text -> Text,
+        body_html -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+        delivery_state -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    attachments (id) {
+        id -> BigInt,
+        message_id -> BigInt,
+        filename -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        content -> Nullable<Binary>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ticket_events (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        actor_kind -> Text,
+        actor_id -> Nullable<BigInt>,
+        kind -> Text,
+        before_value -> Nullable<Text>,
+        after_value -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> BigInt,
+        kind -> Text,
+        payload -> Text,
+        run_at -> Timestamp,
+        attempts -> Integer,
+        max_attempts -> Integer,
+        lease_owner -> Nullable<Text>,
+        lease_expires_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        dead_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        idem_key -> Text,
+        request_hash -> Text,
+        response_status -> Integer,
+        response_body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(categories -> teams (team_id));
+diesel::joinable!(users -> teams (team_id));
+diesel::joinable!(auth_tokens -> users (user_id));
+diesel::joinable!(contact_identities -> contacts (contact_id));
+diesel::joinable!(tickets -> contacts (contact_id));
+diesel::joinable!(ticket_tags -> tickets (ticket_id));
+diesel::joinable!(messages -> tickets (ticket_id));
+diesel::joinable!(attachments -> messages (message_id));
+diesel::joinable!(ticket_events -> tickets (ticket_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    teams,
+    categories,
+    users,
+    auth_tokens,
+    contacts,
+    contact_identities,
+    ticket_counters,
+    tickets,
+    ticket_tags,
+    messages,
+    attachments,
+    ticket_events,
+    jobs,
+    idempotency_keys,
+);

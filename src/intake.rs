@@ -1,0 +1,266 @@
+//! Intake: the one path from any channel into the ticket store. A channel adapter verifies and
+//! parses its protocol and hands over one [`InboundMessage`]; intake resolves the contact,
+//! threads the message (explicit reference, else the contact's open ticket on that channel, else
+//! a new ticket), stores it with its attachments and events, all in one transaction. The same
+//! `(channel, external_id)` twice changes nothing and returns the same ticket, also under races.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::contacts::Identity;
+use crate::context::AppContext;
+use crate::db::DbConnection;
+use crate::error::{AppError, AppResult};
+use crate::jobs::webhooks;
+use crate::tickets::model::*;
+use crate::tickets::service::{self, NewTicketSpec};
+use crate::tickets::{Status, repo};
+
+#[derive(Clone, Debug)]
+pub struct InboundAttachment {
+    pub filename: String,
+    pub content_type: String,
+    pub content: Vec<u8>,
+}
+
+#[derive(Clone, Debug)]
+pub struct InboundMessage {
+    pub channel: Channel,
+    /// The channel's own message id (Instagram mid, Message-ID, wamid, …): the idempotency key.
+    pub external_id: Option<String>,
+    pub sender: Identity,
+    pub display_name: Option<String>,
+    /// Subject for a new ticket (e-mail); otherwise the start of the text is used.
+    pub subject: Option<String>,
+    pub text: String,
+    /// Already sanitised HTML, when the channel has it.
+    pub html: Option<String>,
+    pub attachments: Vec<InboundAttachment>,
+    /// An explicit ticket number the adapter has verified (e.g. a signed reply address).
+    pub ticket_ref: Option<String>,
+    pub received_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IntakeOutcome {
+    pub ticket_id: i64,
+    pub ticket_number: String,
+    pub message_id: i64,
+    pub contact_id: i64,
+    pub created_ticket: bool,
+    pub reopened: bool,
+    /// This (channel, external id) was already stored; nothing changed.
+    pub duplicate: bool,
+    /// The citizen's access token, only when a ticket was created now.
+    pub access_token: Option<String>,
+}
+
+/// Stores one inbound message in its own write transaction, retrying on races.
+pub async fn ingest(ctx: &AppContext, msg: InboundMessage) -> AppResult<IntakeOutcome> {
+    let ctx2 = ctx.clone();
+    ctx.write(move |conn| ingest_in_tx(&ctx2, conn, &msg)).await
+}
+
+/// The blocking form, for callers already off the executor (CLI, workers).
+pub fn ingest_blocking(ctx: &AppContext, msg: &InboundMessage) -> AppResult<IntakeOutcome> {
+    ctx.write_blocking(|conn| ingest_in_tx(ctx, conn, msg))
+}
+
+fn validate(msg: &InboundMessage) -> AppResult<()> {
+    if let Some(id) = &msg.external_id
+        && (id.is_empty() || id.len() > 512)
+    {
+        return Err(AppError::field("external_id", "must be 1 to 512 characters"));
+    }
+    if msg.text.trim().is_empty() && msg.attachments.is_empty() && msg.html.is_none() {
+        return Err(AppError::field("text", "a message needs text or an attachment"));
+    }
+    Ok(())
+}
+
+fn subject_from(msg: &InboundMessage) -> String {
+    if let Some(s) = msg.subject.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        return s.chars().take(200).collect();
+    }
+    let first_line = msg.text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    if first_line.is_empty() {
+        return format!("Pesan {} tanpa teks", msg.channel);
+    }
+    let mut s: String = first_line.chars().take(80).collect();
+    if first_line.chars().count() > 80 {
+        s.push('…');
+    }
+    s
+}
+
+/// Intake inside the caller's transaction.
+pub fn ingest_in_tx(ctx: &AppContext, conn: &mut DbConnection, msg: &InboundMessage) -> AppResult<IntakeOutcome> {
+    validate(msg)?;
+    if let Some(ext) = &msg.external_id
+        && let Some(existing) = repo::find_message_by_external_id(conn, msg.channel.as_str(), ext)?
+    {
+        let t = repo::get(conn, existing.ticket_id)?;
+        return Ok(IntakeOutcome {
+            ticket_id: t.id,
+            ticket_number: t.number,
+            message_id: existing.id,
+            contact_id: t.contact_id,
+            created_ticket: false,
+            reopened: false,
+            duplicate: true,
+            access_token: None,
+        });
+    }
+    let at = msg.received_at;
+    let now = ctx.clock.now();
+    let (contact, _) = service::resolve_contact(
+        conn,
+        std::slice::from_ref(&msg.sender),
+        msg.display_name.as_deref(),
+        now,
+    )?;
+    let actor = Actor::Contact(contact.id);
+
+    // Thread: explicit reference first, then the contact's unclosed ticket on this channel.
+    let mut target = match &msg.ticket_ref {
+        Some(number) => repo::find_by_number(conn, number)?,
+        None => None,
+    };
+    if target.is_none() {
+        target = repo::latest_unclosed_for_contact(conn, contact.id, msg.channel.as_str())?;
+    }
+    let mut parent = None;
+    let mut reopened = false;
+    if let Some(t) = target.as_mut() {
+        match Status::parse(&t.status) {
+            Some(Status::Closed) => {
+                parent = Some(t.id);
+                target = None;
+            }
+            Some(Status::Resolved) if service::within_reopen_window(ctx, t, at) => {
+                service::change_status(ctx, conn, t, Status::Open, actor, now, "reopened")?;
+                reopened = true;
+            }
+            Some(Status::Resolved) => {
+                // Past the window: close the old ticket and open a new one linked to it.
+                service::change_status(ctx, conn, t, Status::Closed, Actor::System, now, "auto_closed")?;
+                repo::save(conn, t)?;
+                parent = Some(t.id);
+                target = None;
+            }
+            Some(Status::Pending) => {
+                service::change_status(ctx, conn, t, Status::Open, actor, now, "status_changed")?;
+            }
+            _ => {}
+        }
+    }
+    let (mut ticket, token, created) = match target {
+        Some(t) => (t, None, false),
+        None => {
+            let subject = subject_from(msg);
+            let (t, token) = service::open_ticket(
+                ctx,
+                conn,
+                NewTicketSpec {
+                    subject: &subject,
+                    channel: msg.channel,
+                    contact_id: contact.id,
+                    priority: Priority::Normal,
+                    category_id: None,
+                    team_id: None,
+                    parent_ticket_id: parent,
+                    actor,
+                    at: now,
+                },
+            )?;
+            if let Some(p) = parent {
+                service::record_event(
+                    conn,
+                    t.id,
+                    Actor::System,
+                    "linked",
+                    None,
+                    Some(json!({ "parent_ticket_id": p })),
+                    now,
+                )?;
+            }
+            (t, Some(token), true)
+        }
+    };
+
+    let message = repo::insert_message(
+        conn,
+        &NewMessage {
+            ticket_id: ticket.id,
+            direction: Direction::Inbound.as_str(),
+            channel: msg.channel.as_str(),
+            author_user_id: None,
+            author_contact_id: Some(contact.id),
+            body_text: &msg.text,
+            body_html: msg.html.as_deref(),
+            external_id: msg.external_id.as_deref(),
+            delivery_state: DeliveryState::Received.as_str(),
+            created_at: at.naive_utc(),
+        },
+    )?;
+    let limit = ctx.settings.tickets.max_attachment_bytes;
+    for a in &msg.attachments {
+        let too_big = a.content.len() as u64 > limit;
+        let sha = hex::encode(Sha256::digest(&a.content));
+        repo::insert_attachment(
+            conn,
+            &NewAttachment {
+                message_id: message.id,
+                filename: &a.filename,
+                content_type: &a.content_type,
+                size_bytes: a.content.len() as i64,
+                sha256: &sha,
+                content: (!too_big).then_some(a.content.as_slice()),
+                created_at: now.naive_utc(),
+            },
+        )?;
+        if too_big {
+            service::record_event(
+                conn,
+                ticket.id,
+                Actor::System,
+                "attachment_not_stored",
+                None,
+                Some(
+                    json!({ "message_id": message.id, "filename": a.filename, "size_bytes": a.content.len(), "limit_bytes": limit }),
+                ),
+                now,
+            )?;
+        }
+    }
+    service::record_event(
+        conn,
+        ticket.id,
+        actor,
+        "message_added",
+        None,
+        Some(json!({ "message_id": message.id, "direction": "inbound", "channel": msg.channel })),
+        now,
+    )?;
+    ticket.last_inbound_at = Some(at.naive_utc());
+    ticket.updated_at = now.naive_utc();
+    repo::save(conn, &ticket)?;
+    webhooks::emit(
+        conn,
+        &ctx.settings,
+        "message.created",
+        service::message_webhook_data(&ticket, &message),
+        now,
+    )?;
+    Ok(IntakeOutcome {
+        ticket_id: ticket.id,
+        ticket_number: ticket.number,
+        message_id: message.id,
+        contact_id: contact.id,
+        created_ticket: created,
+        reopened,
+        duplicate: false,
+        access_token: token,
+    })
+}

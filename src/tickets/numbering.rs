@@ -1,0 +1,119 @@
+//! Human-friendly ticket numbers: the date in the programme's zone and a daily counter,
+//! `YYMMDD` + at least four digits (`2608130017`). Digits only, so it is easy to read over the
+//! phone with no ambiguous characters.
+//!
+//! Each process reserves numbers in blocks from `ticket_counters`, so creating a ticket does not
+//! hold a hot counter row locked for the rest of its transaction (that would serialise every
+//! creation on PostgreSQL). Numbers are unique but may have gaps (a restart forfeits the rest of a
+//! block). A block reserved by a transaction that later rolls back can be handed out again; the
+//! unique index on `tickets.number` catches that, and the caller resets the allocator and retries.
+
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use rand::Rng;
+use sha2::{Digest, Sha256};
+
+use crate::db::DbConnection;
+use crate::db::schema::ticket_counters::dsl as tc;
+
+const BLOCK: i64 = 20;
+
+#[derive(Debug, Default)]
+pub struct NumberAllocator {
+    block: Mutex<Option<Block>>,
+}
+
+#[derive(Debug)]
+struct Block {
+    day: String,
+    next: i64,
+    end: i64,
+}
+
+impl NumberAllocator {
+    /// The next number for a ticket created at `now`.
+    pub fn next(&self, conn: &mut DbConnection, now: DateTime<Utc>, tz: chrono_tz::Tz) -> QueryResult<String> {
+        let day = now.with_timezone(&tz).format("%y%m%d").to_string();
+        let mut guard = self.block.lock().unwrap_or_else(|p| p.into_inner());
+        let usable = guard.as_ref().is_some_and(|b| b.day == day && b.next <= b.end);
+        if !usable {
+            let end = reserve(conn, &day, BLOCK)?;
+            *guard = Some(Block {
+                day: day.clone(),
+                next: end - BLOCK + 1,
+                end,
+            });
+        }
+        let block = guard.as_mut().expect("block set above");
+        let n = block.next;
+        block.next += 1;
+        Ok(format!("{day}{n:04}"))
+    }
+
+    /// Forgets the current block (after a collision).
+    pub fn reset(&self) {
+        *self.block.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
+
+fn reserve(conn: &mut DbConnection, day: &str, n: i64) -> QueryResult<i64> {
+    crate::dispatch!(conn, c => diesel::insert_into(tc::ticket_counters)
+        .values((tc::day.eq(day), tc::last_value.eq(n)))
+        .on_conflict(tc::day)
+        .do_update()
+        .set(tc::last_value.eq(tc::last_value + n))
+        .returning(tc::last_value)
+        .get_result::<i64>(c))
+}
+
+/// True for something shaped like a ticket number (cheap check before a lookup).
+pub fn looks_like_number(s: &str) -> bool {
+    (10..=16).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Crockford base32: no I, L, O or U, so the token survives being read aloud or retyped.
+const TOKEN_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// A new citizen access token (80 bits) and the hash that is stored.
+pub fn new_access_token() -> (String, String) {
+    let mut rng = rand::thread_rng();
+    let token: String = (0..16)
+        .map(|_| TOKEN_ALPHABET[rng.gen_range(0..TOKEN_ALPHABET.len())] as char)
+        .collect();
+    let hash = hash_access_token(&token);
+    (token, hash)
+}
+
+/// Hash of a citizen token as typed: case-insensitive, spaces and dashes ignored.
+pub fn hash_access_token(token: &str) -> String {
+    let canonical: String = token
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-'))
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    hex::encode(Sha256::digest(canonical.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_readable_and_hash_leniently() {
+        let (token, hash) = new_access_token();
+        assert_eq!(token.len(), 16);
+        assert!(token.chars().all(|c| !"ILOU".contains(c)));
+        assert_eq!(hash_access_token(&token.to_lowercase()), hash);
+        let dashed = format!("{}-{}", &token[..8], &token[8..]);
+        assert_eq!(hash_access_token(&dashed), hash);
+    }
+
+    #[test]
+    fn number_shape() {
+        assert!(looks_like_number("2608130017"));
+        assert!(!looks_like_number("26081300a7"));
+        assert!(!looks_like_number("1"));
+    }
+}

@@ -1,0 +1,224 @@
+//! Ticket, message, attachment and event SQL.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::model::*;
+use crate::db::schema::{attachments, messages, ticket_events, ticket_tags, tickets};
+use crate::db::{DbConnection, lower};
+
+pub fn insert_ticket(conn: &mut DbConnection, t: &NewTicket) -> QueryResult<Ticket> {
+    crate::dispatch!(conn, c => diesel::insert_into(tickets::table)
+        .values(t)
+        .returning(Ticket::as_returning())
+        .get_result(c))
+}
+
+pub fn get(conn: &mut DbConnection, id: i64) -> QueryResult<Ticket> {
+    tickets::table.find(id).select(Ticket::as_select()).first(conn)
+}
+
+pub fn find_by_number(conn: &mut DbConnection, number: &str) -> QueryResult<Option<Ticket>> {
+    tickets::table
+        .filter(tickets::number.eq(number))
+        .select(Ticket::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The contact's most recent ticket on `channel` that is not closed.
+pub fn latest_unclosed_for_contact(
+    conn: &mut DbConnection,
+    contact_id: i64,
+    channel: &str,
+) -> QueryResult<Option<Ticket>> {
+    tickets::table
+        .filter(tickets::contact_id.eq(contact_id))
+        .filter(tickets::channel.eq(channel))
+        .filter(tickets::status.ne("closed"))
+        .order(tickets::id.desc())
+        .select(Ticket::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn save(conn: &mut DbConnection, t: &Ticket) -> QueryResult<()> {
+    diesel::update(tickets::table.find(t.id))
+        .set((
+            tickets::subject.eq(&t.subject),
+            tickets::status.eq(&t.status),
+            tickets::priority.eq(&t.priority),
+            tickets::category_id.eq(t.category_id),
+            tickets::team_id.eq(t.team_id),
+            tickets::assignee_id.eq(t.assignee_id),
+            tickets::updated_at.eq(t.updated_at),
+            tickets::first_response_at.eq(t.first_response_at),
+            tickets::resolved_at.eq(t.resolved_at),
+            tickets::closed_at.eq(t.closed_at),
+            tickets::last_inbound_at.eq(t.last_inbound_at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Filters for the agent inbox.
+#[derive(Debug, Default, Clone)]
+pub struct TicketFilter {
+    pub statuses: Vec<String>,
+    pub channel: Option<String>,
+    pub team_id: Option<i64>,
+    /// `Some(None)` means unassigned.
+    pub assignee_id: Option<Option<i64>>,
+    pub category_id: Option<i64>,
+    pub priority: Option<String>,
+    pub contact_id: Option<i64>,
+    pub q: Option<String>,
+    pub created_from: Option<NaiveDateTime>,
+    pub created_to: Option<NaiveDateTime>,
+    /// Keyset cursor: only tickets with a smaller id.
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
+pub fn list(conn: &mut DbConnection, f: &TicketFilter) -> QueryResult<Vec<Ticket>> {
+    let mut q = tickets::table.select(Ticket::as_select()).into_boxed();
+    if !f.statuses.is_empty() {
+        q = q.filter(tickets::status.eq_any(f.statuses.clone()));
+    }
+    if let Some(ch) = &f.channel {
+        q = q.filter(tickets::channel.eq(ch.clone()));
+    }
+    if let Some(team) = f.team_id {
+        q = q.filter(tickets::team_id.eq(team));
+    }
+    match f.assignee_id {
+        Some(Some(a)) => q = q.filter(tickets::assignee_id.eq(a)),
+        Some(None) => q = q.filter(tickets::assignee_id.is_null()),
+        None => {}
+    }
+    if let Some(cat) = f.category_id {
+        q = q.filter(tickets::category_id.eq(cat));
+    }
+    if let Some(p) = &f.priority {
+        q = q.filter(tickets::priority.eq(p.clone()));
+    }
+    if let Some(c) = f.contact_id {
+        q = q.filter(tickets::contact_id.eq(c));
+    }
+    if let Some(text) = &f.q {
+        let pattern = format!("%{}%", crate::contacts::repo::escape_like(&text.to_lowercase()));
+        q = q.filter(
+            lower(tickets::subject)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(tickets::number.like(pattern).escape('\\')),
+        );
+    }
+    if let Some(from) = f.created_from {
+        q = q.filter(tickets::created_at.ge(from));
+    }
+    if let Some(to) = f.created_to {
+        q = q.filter(tickets::created_at.lt(to));
+    }
+    if let Some(before) = f.before_id {
+        q = q.filter(tickets::id.lt(before));
+    }
+    q.order(tickets::id.desc()).limit(f.limit).load(conn)
+}
+
+pub fn insert_message(conn: &mut DbConnection, m: &NewMessage) -> QueryResult<Message> {
+    crate::dispatch!(conn, c => diesel::insert_into(messages::table)
+        .values(m)
+        .returning(Message::as_returning())
+        .get_result(c))
+}
+
+pub fn find_message_by_external_id(
+    conn: &mut DbConnection,
+    channel: &str,
+    external_id: &str,
+) -> QueryResult<Option<Message>> {
+    messages::table
+        .filter(messages::channel.eq(channel))
+        .filter(messages::external_id.eq(external_id))
+        .select(Message::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn messages_of(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<Vec<Message>> {
+    messages::table
+        .filter(messages::ticket_id.eq(ticket_id))
+        .order(messages::id.asc())
+        .select(Message::as_select())
+        .load(conn)
+}
+
+pub fn get_message(conn: &mut DbConnection, id: i64) -> QueryResult<Message> {
+    messages::table.find(id).select(Message::as_select()).first(conn)
+}
+
+pub fn set_delivery_state(conn: &mut DbConnection, message_id: i64, state: &str) -> QueryResult<usize> {
+    diesel::update(messages::table.find(message_id))
+        .set(messages::delivery_state.eq(state))
+        .execute(conn)
+}
+
+pub fn insert_attachment(conn: &mut DbConnection, a: &NewAttachment) -> QueryResult<()> {
+    diesel::insert_into(attachments::table)
+        .values(a)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn attachments_of(conn: &mut DbConnection, message_ids: &[i64]) -> QueryResult<Vec<AttachmentMeta>> {
+    attachments::table
+        .filter(attachments::message_id.eq_any(message_ids))
+        .order(attachments::id.asc())
+        .select(AttachmentMeta::as_select())
+        .load(conn)
+}
+
+pub fn insert_event(conn: &mut DbConnection, e: &NewEvent) -> QueryResult<()> {
+    diesel::insert_into(ticket_events::table)
+        .values(e)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn events_of(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<Vec<TicketEvent>> {
+    ticket_events::table
+        .filter(ticket_events::ticket_id.eq(ticket_id))
+        .order(ticket_events::id.asc())
+        .select(TicketEvent::as_select())
+        .load(conn)
+}
+
+pub fn tags_of(conn: &mut DbConnection, ticket_ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+    ticket_tags::table
+        .filter(ticket_tags::ticket_id.eq_any(ticket_ids))
+        .order((ticket_tags::ticket_id, ticket_tags::tag))
+        .select((ticket_tags::ticket_id, ticket_tags::tag))
+        .load(conn)
+}
+
+pub fn replace_tags(conn: &mut DbConnection, ticket_id: i64, tags: &[String]) -> QueryResult<()> {
+    diesel::delete(ticket_tags::table.filter(ticket_tags::ticket_id.eq(ticket_id))).execute(conn)?;
+    for tag in tags {
+        diesel::insert_into(ticket_tags::table)
+            .values((ticket_tags::ticket_id.eq(ticket_id), ticket_tags::tag.eq(tag)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Resolved tickets whose reopen window has passed (auto-close candidates).
+pub fn resolved_before(conn: &mut DbConnection, cutoff: NaiveDateTime, limit: i64) -> QueryResult<Vec<Ticket>> {
+    tickets::table
+        .filter(tickets::status.eq("resolved"))
+        .filter(tickets::resolved_at.lt(cutoff))
+        .order(tickets::resolved_at.asc())
+        .limit(limit)
+        .select(Ticket::as_select())
+        .load(conn)
+}

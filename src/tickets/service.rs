@@ -1,0 +1,525 @@
+//! Ticket operations. Each public function runs inside the caller's write transaction and writes
+//! the change, its audit events and any outbox jobs together.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+
+use super::model::*;
+use super::numbering;
+use super::repo;
+use super::status::Status;
+use crate::auth;
+use crate::contacts::{self, Contact, Identity};
+use crate::context::AppContext;
+use crate::db::DbConnection;
+use crate::error::{AppError, AppResult};
+use crate::jobs::{self, KIND_DELIVER_MESSAGE, webhooks};
+
+/// Appends one audit event.
+pub fn record_event(
+    conn: &mut DbConnection,
+    ticket_id: i64,
+    actor: Actor,
+    kind: &'static str,
+    before: Option<Value>,
+    after: Option<Value>,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    repo::insert_event(
+        conn,
+        &NewEvent {
+            ticket_id,
+            actor_kind: actor.kind().as_str(),
+            actor_id: actor.id(),
+            kind,
+            before_value: before.map(|v| v.to_string()),
+            after_value: after.map(|v| v.to_string()),
+            created_at: at.naive_utc(),
+        },
+    )?;
+    Ok(())
+}
+
+/// Finds the contact owning any of `identities`, or creates one; attaches identities it lacks
+/// (those that belong to nobody yet).
+pub fn resolve_contact(
+    conn: &mut DbConnection,
+    identities: &[Identity],
+    name: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<(Contact, bool)> {
+    let mut found = None;
+    let mut unowned = Vec::new();
+    for id in identities {
+        match contacts::repo::find_by_identity(conn, id)? {
+            Some(c) if found.is_none() => found = Some(c),
+            Some(_) => {}
+            None => unowned.push(id),
+        }
+    }
+    let created = found.is_none();
+    let contact = match found {
+        Some(c) => c,
+        None => {
+            let fallback = identities.first().map(|i| i.value.as_str()).unwrap_or("Warga");
+            let name = name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or(fallback);
+            contacts::repo::insert(conn, name, now.naive_utc())?
+        }
+    };
+    for id in unowned {
+        contacts::repo::add_identity(conn, contact.id, id, now.naive_utc())?;
+    }
+    Ok((contact, created))
+}
+
+pub struct NewTicketSpec<'a> {
+    pub subject: &'a str,
+    pub channel: Channel,
+    pub contact_id: i64,
+    pub priority: Priority,
+    pub category_id: Option<i64>,
+    pub team_id: Option<i64>,
+    pub parent_ticket_id: Option<i64>,
+    pub actor: Actor,
+    pub at: DateTime<Utc>,
+}
+
+/// Creates a ticket with a fresh number and access token; returns it with the token (shown once).
+pub fn open_ticket(ctx: &AppContext, conn: &mut DbConnection, spec: NewTicketSpec) -> AppResult<(Ticket, String)> {
+    let number = ctx.numbers.next(conn, spec.at, ctx.settings.tickets.timezone)?;
+    let (token, token_hash) = numbering::new_access_token();
+    let now = spec.at.naive_utc();
+    let ticket = repo::insert_ticket(
+        conn,
+        &NewTicket {
+            number: &number,
+            access_token_hash: &token_hash,
+            subject: spec.subject,
+            status: Status::New.as_str(),
+            priority: spec.priority.as_str(),
+            channel: spec.channel.as_str(),
+            contact_id: spec.contact_id,
+            category_id: spec.category_id,
+            team_id: spec.team_id,
+            assignee_id: None,
+            parent_ticket_id: spec.parent_ticket_id,
+            language: "id",
+            created_at: now,
+            updated_at: now,
+            last_inbound_at: None,
+        },
+    )?;
+    let after = json!({ "number": ticket.number, "status": ticket.status, "channel": ticket.channel,
+        "priority": ticket.priority, "parent_ticket_id": ticket.parent_ticket_id });
+    record_event(conn, ticket.id, spec.actor, "created", None, Some(after), spec.at)?;
+    webhooks::emit(conn, &ctx.settings, "ticket.created", ticket_summary(&ticket), spec.at)?;
+    Ok((ticket, token))
+}
+
+/// A short JSON picture of a ticket for webhooks (no secrets).
+pub fn ticket_summary(t: &Ticket) -> Value {
+    json!({
+        "id": t.id, "number": t.number, "status": t.status, "priority": t.priority,
+        "channel": t.channel, "subject": t.subject, "contact_id": t.contact_id,
+        "team_id": t.team_id, "assignee_id": t.assignee_id, "category_id": t.category_id,
+    })
+}
+
+pub fn message_webhook_data(t: &Ticket, m: &Message) -> Value {
+    json!({
+        "ticket": { "id": t.id, "number": t.number, "status": t.status, "channel": t.channel, "subject": t.subject },
+        "message": { "id": m.id, "direction": m.direction, "channel": m.channel,
+            "visibility": if m.direction == "note" { "internal" } else { "public" },
+            "text": m.body_text, "channel_message_id": m.external_id },
+    })
+}
+
+/// Changes status, enforcing the machine, stamping times and recording the event.
+pub fn change_status(
+    ctx: &AppContext,
+    conn: &mut DbConnection,
+    t: &mut Ticket,
+    to: Status,
+    actor: Actor,
+    at: DateTime<Utc>,
+    event_kind: &'static str,
+) -> AppResult<()> {
+    let from = Status::parse(&t.status)
+        .ok_or_else(|| AppError::internal(format!("ticket {} has status {}", t.id, t.status)))?;
+    if !from.can_move_to(to) {
+        let allowed: Vec<&str> = from.allowed_next().iter().map(|s| s.as_str()).collect();
+        return Err(AppError::Conflict {
+            code: "invalid_transition",
+            message: format!(
+                "cannot move a {from} ticket to {to}; allowed: {}",
+                if allowed.is_empty() {
+                    "none (closed is final)".to_string()
+                } else {
+                    allowed.join(", ")
+                }
+            ),
+            extra: Some(json!({ "from": from, "to": to, "allowed": allowed })),
+        });
+    }
+    let now = at.naive_utc();
+    t.status = to.as_str().to_string();
+    t.updated_at = now;
+    match to {
+        Status::Resolved => t.resolved_at = Some(now),
+        Status::Closed => t.closed_at = Some(now),
+        Status::Open if from == Status::Resolved => t.resolved_at = None,
+        _ => {}
+    }
+    record_event(conn, t.id, actor, event_kind, Some(json!(from)), Some(json!(to)), at)?;
+    webhooks::emit(
+        conn,
+        &ctx.settings,
+        "ticket.status_changed",
+        json!({ "ticket": ticket_summary(t), "from": from, "to": to }),
+        at,
+    )?;
+    Ok(())
+}
+
+pub struct ContactInput {
+    pub name: String,
+    pub identities: Vec<Identity>,
+}
+
+pub struct CreateTicket {
+    pub subject: String,
+    pub body: String,
+    pub channel: Channel,
+    pub contact: ContactInput,
+    pub priority: Priority,
+    pub category_id: Option<i64>,
+    pub team_id: Option<i64>,
+}
+
+pub struct Created {
+    pub ticket: Ticket,
+    pub access_token: String,
+    pub message: Message,
+}
+
+fn missing_as_field(e: diesel::result::Error, field: &str) -> AppError {
+    match e {
+        diesel::result::Error::NotFound => AppError::field(field, "does not exist"),
+        other => other.into(),
+    }
+}
+
+/// An agent records a complaint for a citizen (e.g. taken on the phone).
+pub fn create_ticket(
+    ctx: &AppContext,
+    conn: &mut DbConnection,
+    user_id: i64,
+    input: &CreateTicket,
+) -> AppResult<Created> {
+    let at = ctx.clock.now();
+    let (contact, _) = resolve_contact(conn, &input.contact.identities, Some(&input.contact.name), at)?;
+    let category_team = match input.category_id {
+        Some(cat) => crate::admin::repo::category_team(conn, cat).map_err(|e| missing_as_field(e, "category"))?,
+        None => None,
+    };
+    if let Some(team) = input.team_id {
+        crate::admin::repo::get_team(conn, team).map_err(|e| missing_as_field(e, "team"))?;
+    }
+    // A category routes to its team unless the agent chose one.
+    let team_id = input.team_id.or(category_team);
+    let (mut ticket, token) = open_ticket(
+        ctx,
+        conn,
+        NewTicketSpec {
+            subject: &input.subject,
+            channel: input.channel,
+            contact_id: contact.id,
+            priority: input.priority,
+            category_id: input.category_id,
+            team_id,
+            parent_ticket_id: None,
+            actor: Actor::User(user_id),
+            at,
+        },
+    )?;
+    let message = repo::insert_message(
+        conn,
+        &NewMessage {
+            ticket_id: ticket.id,
+            direction: Direction::Inbound.as_str(),
+            channel: input.channel.as_str(),
+            author_user_id: Some(user_id),
+            author_contact_id: Some(contact.id),
+            body_text: &input.body,
+            body_html: None,
+            external_id: None,
+            delivery_state: DeliveryState::Received.as_str(),
+            created_at: at.naive_utc(),
+        },
+    )?;
+    ticket.last_inbound_at = Some(at.naive_utc());
+    repo::save(conn, &ticket)?;
+    record_event(
+        conn,
+        ticket.id,
+        Actor::User(user_id),
+        "message_added",
+        None,
+        Some(json!({ "message_id": message.id, "direction": "inbound" })),
+        at,
+    )?;
+    webhooks::emit(
+        conn,
+        &ctx.settings,
+        "message.created",
+        message_webhook_data(&ticket, &message),
+        at,
+    )?;
+    Ok(Created {
+        ticket,
+        access_token: token,
+        message,
+    })
+}
+
+#[derive(Default)]
+pub struct TicketPatch {
+    pub status: Option<Status>,
+    pub priority: Option<Priority>,
+    pub subject: Option<String>,
+    /// `Some(None)` unassigns.
+    pub assignee_id: Option<Option<i64>>,
+    pub team_id: Option<Option<i64>>,
+    pub category_id: Option<Option<i64>>,
+    pub tags: Option<Vec<String>>,
+}
+
+pub fn update_ticket(
+    ctx: &AppContext,
+    conn: &mut DbConnection,
+    actor: Actor,
+    id: i64,
+    patch: &TicketPatch,
+) -> AppResult<Ticket> {
+    let at = ctx.clock.now();
+    let mut t = repo::get(conn, id)?;
+    if let Some(subject) = &patch.subject
+        && *subject != t.subject
+    {
+        record_event(
+            conn,
+            id,
+            actor,
+            "subject_changed",
+            Some(json!(t.subject)),
+            Some(json!(subject)),
+            at,
+        )?;
+        t.subject = subject.clone();
+    }
+    if let Some(p) = patch.priority
+        && p.as_str() != t.priority
+    {
+        record_event(
+            conn,
+            id,
+            actor,
+            "priority_changed",
+            Some(json!(t.priority)),
+            Some(json!(p)),
+            at,
+        )?;
+        t.priority = p.as_str().into();
+    }
+    if let Some(assignee) = patch.assignee_id
+        && assignee != t.assignee_id
+    {
+        if let Some(uid) = assignee {
+            let user = auth::repo::get_user(conn, uid).map_err(|e| missing_as_field(e, "assignee"))?;
+            if !user.active {
+                return Err(AppError::field("assignee", format!("user {uid} is deactivated")));
+            }
+        }
+        record_event(
+            conn,
+            id,
+            actor,
+            "assignee_changed",
+            Some(json!(t.assignee_id)),
+            Some(json!(assignee)),
+            at,
+        )?;
+        t.assignee_id = assignee;
+    }
+    if let Some(team) = patch.team_id
+        && team != t.team_id
+    {
+        if let Some(tid) = team {
+            crate::admin::repo::get_team(conn, tid).map_err(|e| missing_as_field(e, "team"))?;
+        }
+        record_event(
+            conn,
+            id,
+            actor,
+            "team_changed",
+            Some(json!(t.team_id)),
+            Some(json!(team)),
+            at,
+        )?;
+        t.team_id = team;
+    }
+    if let Some(cat) = patch.category_id
+        && cat != t.category_id
+    {
+        if let Some(cid) = cat {
+            crate::admin::repo::get_category(conn, cid).map_err(|e| missing_as_field(e, "category"))?;
+        }
+        record_event(
+            conn,
+            id,
+            actor,
+            "category_changed",
+            Some(json!(t.category_id)),
+            Some(json!(cat)),
+            at,
+        )?;
+        t.category_id = cat;
+    }
+    if let Some(tags) = &patch.tags {
+        let mut tags: Vec<String> = tags
+            .iter()
+            .map(|s| s.trim().to_lowercase())
+            .filter(|s| !s.is_empty())
+            .collect();
+        tags.sort();
+        tags.dedup();
+        let before: Vec<String> = repo::tags_of(conn, &[id])?.into_iter().map(|(_, tag)| tag).collect();
+        if before != tags {
+            repo::replace_tags(conn, id, &tags)?;
+            record_event(
+                conn,
+                id,
+                actor,
+                "tags_changed",
+                Some(json!(before)),
+                Some(json!(tags)),
+                at,
+            )?;
+        }
+    }
+    if let Some(to) = patch.status
+        && to.as_str() != t.status
+    {
+        change_status(ctx, conn, &mut t, to, actor, at, "status_changed")?;
+    }
+    t.updated_at = at.naive_utc();
+    repo::save(conn, &t)?;
+    Ok(t)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyKind {
+    Reply,
+    Note,
+}
+
+/// An agent replies to the citizen (queued for delivery on the ticket's channel) or adds an
+/// internal note.
+pub fn add_agent_message(
+    ctx: &AppContext,
+    conn: &mut DbConnection,
+    user_id: i64,
+    ticket_id: i64,
+    kind: ReplyKind,
+    body: &str,
+) -> AppResult<(Ticket, Message)> {
+    let at = ctx.clock.now();
+    let mut t = repo::get(conn, ticket_id)?;
+    if t.status == Status::Closed.as_str() && kind == ReplyKind::Reply {
+        return Err(AppError::Conflict {
+            code: "ticket_closed",
+            message: "the ticket is closed; a new message from the citizen opens a new ticket".into(),
+            extra: None,
+        });
+    }
+    let (direction, state) = match kind {
+        ReplyKind::Reply => (Direction::Outbound, DeliveryState::Queued),
+        ReplyKind::Note => (Direction::Note, DeliveryState::Internal),
+    };
+    let m = repo::insert_message(
+        conn,
+        &NewMessage {
+            ticket_id,
+            direction: direction.as_str(),
+            channel: &t.channel,
+            author_user_id: Some(user_id),
+            author_contact_id: None,
+            body_text: body,
+            body_html: None,
+            external_id: None,
+            delivery_state: state.as_str(),
+            created_at: at.naive_utc(),
+        },
+    )?;
+    record_event(
+        conn,
+        ticket_id,
+        Actor::User(user_id),
+        "message_added",
+        None,
+        Some(json!({ "message_id": m.id, "direction": direction })),
+        at,
+    )?;
+    if kind == ReplyKind::Reply {
+        let payload = serde_json::to_string(&super::delivery::DeliverMessage { message_id: m.id })?;
+        jobs::repo::enqueue(
+            conn,
+            KIND_DELIVER_MESSAGE,
+            &payload,
+            at.naive_utc(),
+            ctx.settings.jobs.max_attempts as i32,
+            at.naive_utc(),
+        )?;
+        if t.first_response_at.is_none() {
+            t.first_response_at = Some(at.naive_utc());
+        }
+        if t.status == Status::New.as_str() {
+            change_status(
+                ctx,
+                conn,
+                &mut t,
+                Status::Open,
+                Actor::User(user_id),
+                at,
+                "status_changed",
+            )?;
+        }
+    }
+    t.updated_at = at.naive_utc();
+    repo::save(conn, &t)?;
+    webhooks::emit(conn, &ctx.settings, "message.created", message_webhook_data(&t, &m), at)?;
+    Ok((t, m))
+}
+
+/// Closes resolved tickets whose reopen window has passed. Returns how many.
+pub async fn auto_close(ctx: &AppContext) -> AppResult<usize> {
+    let ctx2 = ctx.clone();
+    ctx.db
+        .write(move |conn| {
+            let now = ctx2.clock.now();
+            let cutoff = now - Duration::hours(ctx2.settings.tickets.reopen_window_hours as i64);
+            let due = repo::resolved_before(conn, cutoff.naive_utc(), 500)?;
+            for mut t in due.iter().cloned() {
+                change_status(&ctx2, conn, &mut t, Status::Closed, Actor::System, now, "auto_closed")?;
+                repo::save(conn, &t)?;
+            }
+            Ok(due.len())
+        })
+        .await
+}
+
+/// Does a citizen's message at `at` still reopen this resolved ticket?
+pub fn within_reopen_window(ctx: &AppContext, t: &Ticket, at: DateTime<Utc>) -> bool {
+    let window = Duration::hours(ctx.settings.tickets.reopen_window_hours as i64);
+    t.resolved_at.is_some_and(|r| at.naive_utc() < r + window)
+}

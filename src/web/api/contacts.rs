@@ -1,0 +1,117 @@
+//! Contact endpoints.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use super::tickets::{ContactReq, parse_contact};
+use super::views::{ContactView, Page, TicketView, group_tags};
+use super::{decode_cursor, encode_cursor, page_limit};
+use crate::auth::Role;
+use crate::contacts;
+use crate::error::{AppError, AppResult};
+use crate::idempotency;
+use crate::tickets::repo::{self as ticket_repo, TicketFilter};
+use crate::tickets::service;
+use crate::web::Ctx;
+use crate::web::auth::Authed;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub q: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+pub async fn list_contacts(ctx: Ctx, who: Authed, query: web::Query<ListQuery>) -> AppResult<HttpResponse> {
+    who.0.require(Role::Agent)?;
+    let q = query.into_inner();
+    let limit = page_limit(q.limit)?;
+    let before = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let text = q.q.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let (rows, ids) = ctx
+        .db
+        .read(move |conn| {
+            let rows = contacts::repo::list(conn, text.as_deref(), before, limit)?;
+            let idx: Vec<i64> = rows.iter().map(|c| c.id).collect();
+            let ids = contacts::repo::identities_of(conn, &idx)?;
+            Ok::<_, AppError>((rows, ids))
+        })
+        .await?;
+    let next_cursor = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|c| encode_cursor(c.id)))
+        .flatten();
+    let items = rows.iter().map(|c| ContactView::new(c, &ids)).collect();
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}
+
+#[derive(Serialize)]
+struct ContactDetail {
+    #[serde(flatten)]
+    contact: ContactView,
+    tickets: Vec<TicketView>,
+}
+
+pub async fn get_contact(ctx: Ctx, who: Authed, path: web::Path<i64>) -> AppResult<HttpResponse> {
+    who.0.require(Role::Agent)?;
+    let id = path.into_inner();
+    let detail = ctx
+        .db
+        .read(move |conn| {
+            let c = contacts::repo::get(conn, id)?;
+            let ids = contacts::repo::identities_of(conn, &[id])?;
+            let tickets = ticket_repo::list(
+                conn,
+                &TicketFilter {
+                    contact_id: Some(id),
+                    limit: 100,
+                    ..Default::default()
+                },
+            )?;
+            let tids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
+            let tags = group_tags(ticket_repo::tags_of(conn, &tids)?);
+            Ok::<_, AppError>(ContactDetail {
+                contact: ContactView::new(&c, &ids),
+                tickets: tickets.iter().map(|t| TicketView::new(t, &tags)).collect(),
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(detail))
+}
+
+pub async fn create_contact(
+    ctx: Ctx,
+    req: HttpRequest,
+    who: Authed,
+    body: web::Json<ContactReq>,
+) -> AppResult<HttpResponse> {
+    who.0.require(Role::Agent)?;
+    let b = body.into_inner();
+    let mut errors = std::collections::BTreeMap::new();
+    let input = parse_contact(&b, &mut errors);
+    let Some(input) = input.filter(|_| errors.is_empty()) else {
+        return Err(AppError::Validation(errors));
+    };
+    idempotency::run(&ctx, &req, who.0.user_id, &b, move |ctx, conn| {
+        let now = ctx.clock.now();
+        for id in &input.identities {
+            if let Some(existing) = contacts::repo::find_by_identity(conn, id)? {
+                return Err(AppError::Conflict {
+                    code: "contact_exists",
+                    message: format!(
+                        "{} {} already belongs to contact {}",
+                        id.kind.as_str(),
+                        id.value,
+                        existing.id
+                    ),
+                    extra: Some(serde_json::json!({ "contact_id": existing.id })),
+                });
+            }
+        }
+        let (c, _) = service::resolve_contact(conn, &input.identities, Some(&input.name), now)?;
+        let ids = contacts::repo::identities_of(conn, &[c.id])?;
+        Ok((StatusCode::CREATED, serde_json::to_value(ContactView::new(&c, &ids))?))
+    })
+    .await
+}

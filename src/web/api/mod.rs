@@ -1,0 +1,71 @@
+//! `/api/v1` routes. Handlers are named `verb_noun`, parse and validate at the edge, and call
+//! services inside one transaction; they never run SQL themselves.
+
+mod admin;
+mod contacts;
+mod public;
+mod sessions;
+mod tickets;
+pub mod views;
+
+use actix_web::web;
+use base64::Engine;
+
+use crate::error::AppError;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/sessions", web::post().to(sessions::create_session))
+        .route("/sessions", web::delete().to(sessions::delete_session))
+        .route("/users/me", web::get().to(sessions::get_me))
+        .route("/users", web::get().to(admin::list_users))
+        .route("/tickets", web::post().to(tickets::create_ticket))
+        .route("/tickets", web::get().to(tickets::list_tickets))
+        .route("/tickets/{id}", web::get().to(tickets::get_ticket))
+        .route("/tickets/{id}", web::patch().to(tickets::update_ticket))
+        .route("/tickets/{id}/messages", web::post().to(tickets::create_message))
+        .route("/contacts", web::get().to(contacts::list_contacts))
+        .route("/contacts", web::post().to(contacts::create_contact))
+        .route("/contacts/{id}", web::get().to(contacts::get_contact))
+        .route("/teams", web::get().to(admin::list_teams))
+        .route("/teams", web::post().to(admin::create_team))
+        .route("/categories", web::get().to(admin::list_categories))
+        .route("/categories", web::post().to(admin::create_category))
+        .route("/jobs", web::get().to(admin::list_jobs))
+        .route("/jobs/{id}/retry", web::post().to(admin::retry_job))
+        .route("/public/tickets/{number}", web::get().to(public::get_public_ticket));
+}
+
+/// Opaque keyset cursor over descending ids.
+pub fn encode_cursor(id: i64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("id:{id}"))
+}
+
+pub fn decode_cursor(cursor: &str) -> Result<i64, AppError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.strip_prefix("id:").and_then(|n| n.parse().ok()))
+        .ok_or_else(|| AppError::field("cursor", "is not a cursor returned by this API"))
+}
+
+/// Page size: default 50, at most 200.
+pub fn page_limit(limit: Option<i64>) -> Result<i64, AppError> {
+    match limit {
+        None => Ok(50),
+        Some(n) if (1..=200).contains(&n) => Ok(n),
+        Some(_) => Err(AppError::field("limit", "must be between 1 and 200")),
+    }
+}
+
+/// Trims a required text field and checks its length.
+pub fn required_text(name: &str, value: &str, max_chars: usize) -> Result<String, AppError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(AppError::field(name, "must not be empty"));
+    }
+    if v.chars().count() > max_chars {
+        return Err(AppError::field(name, format!("must be at most {max_chars} characters")));
+    }
+    Ok(v.to_string())
+}

@@ -1,0 +1,97 @@
+//! Login sessions (cookie) and the caller's own profile.
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Duration;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::{self, Principal};
+use crate::error::{AppError, AppResult};
+use crate::web::Ctx;
+use crate::web::auth::{Authed, SESSION_COOKIE};
+
+const SESSION_HOURS: i64 = 12;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginReq {
+    pub email: String,
+    pub password: String,
+}
+
+pub fn principal_json(p: &Principal) -> serde_json::Value {
+    json!({ "id": p.user_id, "email": p.email, "name": p.name, "role": p.role, "team_id": p.team_id })
+}
+
+pub async fn create_session(ctx: Ctx, req: HttpRequest, body: web::Json<LoginReq>) -> AppResult<HttpResponse> {
+    let b = body.into_inner();
+    let ip = crate::web::ratelimit::client_ip(&req, ctx.settings.server.trust_forwarded_for);
+    if let Some(ip) = ip
+        && !ctx.rate_limiter.allow(ip, ctx.settings.public.lookups_per_minute)
+    {
+        return Err(AppError::RateLimited);
+    }
+    let email = b.email.trim().to_lowercase();
+    let user = ctx
+        .db
+        .read(move |conn| auth::repo::find_user_by_email(conn, &email).map_err(AppError::from))
+        .await?;
+    // Verify off the executor (argon2 is deliberately slow); same answer for unknown user or
+    // wrong password.
+    let password = b.password;
+    let user = crate::db::blocking(move || {
+        Ok::<_, AppError>(user.filter(|u| {
+            u.active
+                && u.password_hash
+                    .as_deref()
+                    .is_some_and(|h| auth::verify_password(&password, h))
+        }))
+    })
+    .await?
+    .ok_or_else(|| AppError::BadRequest("wrong e-mail or password".into()))?;
+    let principal = Principal::from_user(&user).ok_or_else(|| AppError::internal("bad role"))?;
+    let (token, hash) = auth::new_token("tgs");
+    let now = ctx.clock.now();
+    let expires = now + Duration::hours(SESSION_HOURS);
+    let uid = user.id;
+    ctx.write(move |conn| {
+        auth::repo::insert_token(
+            conn,
+            uid,
+            "session",
+            &hash,
+            "login",
+            now.naive_utc(),
+            Some(expires.naive_utc()),
+        )?;
+        Ok(())
+    })
+    .await?;
+    let cookie = Cookie::build(SESSION_COOKIE, token)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(ctx.settings.server.public_url.scheme() == "https")
+        .max_age(CookieDuration::hours(SESSION_HOURS))
+        .finish();
+    Ok(HttpResponse::Created()
+        .cookie(cookie)
+        .json(json!({ "user": principal_json(&principal), "expires_at": expires })))
+}
+
+pub async fn delete_session(ctx: Ctx, req: HttpRequest, _who: Authed) -> AppResult<HttpResponse> {
+    if let Some(c) = req.cookie(SESSION_COOKIE) {
+        let hash = auth::hash_token(c.value());
+        let now = ctx.clock.now_naive();
+        ctx.write(move |conn| Ok(auth::repo::revoke_token(conn, &hash, now)?))
+            .await?;
+    }
+    let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
+    gone.make_removal();
+    Ok(HttpResponse::NoContent().cookie(gone).finish())
+}
+
+pub async fn get_me(who: Authed) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(principal_json(&who.0)))
+}

@@ -1,0 +1,354 @@
+//! Ticket endpoints for agents.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::views::{ContactView, EventView, MessageView, Page, TicketView, group_tags};
+use super::{decode_cursor, encode_cursor, page_limit, required_text};
+use crate::auth::Role;
+use crate::contacts::{self, Identity, IdentityKind};
+use crate::error::{AppError, AppResult};
+use crate::idempotency;
+use crate::tickets::Status;
+use crate::tickets::model::{Channel, Priority};
+use crate::tickets::repo::{self, TicketFilter};
+use crate::tickets::service::{self, ContactInput, CreateTicket, ReplyKind, TicketPatch};
+use crate::web::Ctx;
+use crate::web::auth::Authed;
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactReq {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub instagram: Option<String>,
+    pub whatsapp: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTicketReq {
+    pub subject: String,
+    pub body: String,
+    pub channel: String,
+    pub contact: ContactReq,
+    pub priority: Option<String>,
+    pub category: Option<i64>,
+    pub team: Option<i64>,
+}
+
+/// Validates a contact block; at least one way to reach the citizen is required.
+pub fn parse_contact(c: &ContactReq, errors: &mut std::collections::BTreeMap<String, String>) -> Option<ContactInput> {
+    let mut identities = Vec::new();
+    for (field, kind, value) in [
+        ("contact.email", IdentityKind::Email, &c.email),
+        ("contact.phone", IdentityKind::Phone, &c.phone),
+        ("contact.instagram", IdentityKind::Instagram, &c.instagram),
+        ("contact.whatsapp", IdentityKind::Phone, &c.whatsapp),
+    ] {
+        if let Some(v) = value.as_deref().filter(|v| !v.trim().is_empty()) {
+            match Identity::parse(kind, v) {
+                Ok(id) if !identities.contains(&id) => identities.push(id),
+                Ok(_) => {}
+                Err(e) => {
+                    errors.insert(field.to_string(), e);
+                }
+            }
+        }
+    }
+    let name = c.name.as_deref().map(str::trim).unwrap_or("").to_string();
+    if name.chars().count() > 200 {
+        errors.insert("contact.name".into(), "must be at most 200 characters".into());
+    }
+    if identities.is_empty() && !errors.keys().any(|k| k.starts_with("contact.")) {
+        errors.insert(
+            "contact".into(),
+            "give at least one of email, phone, instagram, whatsapp".into(),
+        );
+        return None;
+    }
+    let name = if name.is_empty() {
+        identities.first().map(|i| i.value.clone()).unwrap_or_default()
+    } else {
+        name
+    };
+    Some(ContactInput { name, identities })
+}
+
+fn collect<T>(errors: &mut std::collections::BTreeMap<String, String>, field: &str, r: AppResult<T>) -> Option<T> {
+    match r {
+        Ok(v) => Some(v),
+        Err(AppError::Validation(e)) => {
+            errors.extend(e);
+            None
+        }
+        Err(other) => {
+            errors.insert(field.to_string(), other.to_string());
+            None
+        }
+    }
+}
+
+pub async fn create_ticket(
+    ctx: Ctx,
+    req: HttpRequest,
+    who: Authed,
+    body: web::Json<CreateTicketReq>,
+) -> AppResult<HttpResponse> {
+    who.0.require(Role::Agent)?;
+    let b = body.into_inner();
+    let mut errors = std::collections::BTreeMap::new();
+    let subject = collect(&mut errors, "subject", required_text("subject", &b.subject, 200));
+    let text = collect(&mut errors, "body", required_text("body", &b.body, 100_000));
+    let channel = Channel::parse(&b.channel);
+    if channel.is_none() {
+        errors.insert("channel".into(), format!("must be one of {}", Channel::names()));
+    }
+    let priority = match b.priority.as_deref() {
+        None => Some(Priority::Normal),
+        Some(p) => Priority::parse(p).or_else(|| {
+            errors.insert("priority".into(), format!("must be one of {}", Priority::names()));
+            None
+        }),
+    };
+    let contact = parse_contact(&b.contact, &mut errors);
+    let (Some(subject), Some(text), Some(channel), Some(priority), Some(contact), true) =
+        (subject, text, channel, priority, contact, errors.is_empty())
+    else {
+        return Err(AppError::Validation(errors));
+    };
+    let input = CreateTicket {
+        subject,
+        body: text,
+        channel,
+        contact,
+        priority,
+        category_id: b.category,
+        team_id: b.team,
+    };
+    let user_id = who.0.user_id;
+    idempotency::run(&ctx, &req, user_id, &b, move |ctx, conn| {
+        let created = service::create_ticket(ctx, conn, user_id, &input)?;
+        let mut view = serde_json::to_value(TicketView::new(&created.ticket, &Default::default()))?;
+        view["access_token"] = json!(created.access_token);
+        view["status_url"] = json!(format!(
+            "{}/status/{}?token={}",
+            ctx.settings.public_base(),
+            created.ticket.number,
+            created.access_token
+        ));
+        view["message_id"] = json!(created.message.id);
+        Ok((StatusCode::CREATED, view))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub status: Option<String>,
+    pub channel: Option<String>,
+    pub team: Option<i64>,
+    pub assignee: Option<String>,
+    pub category: Option<i64>,
+    pub priority: Option<String>,
+    pub contact: Option<i64>,
+    pub q: Option<String>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+pub async fn list_tickets(ctx: Ctx, who: Authed, query: web::Query<ListQuery>) -> AppResult<HttpResponse> {
+    who.0.require(Role::Agent)?;
+    let q = query.into_inner();
+    let mut f = TicketFilter {
+        limit: page_limit(q.limit)?,
+        ..Default::default()
+    };
+    if let Some(s) = &q.status {
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let st = Status::parse(part).ok_or_else(|| {
+                AppError::field(
+                    "status",
+                    format!("unknown status `{part}`; use new, open, pending, on_hold, resolved, closed"),
+                )
+            })?;
+            f.statuses.push(st.as_str().to_string());
+        }
+    }
+    if let Some(c) = &q.channel {
+        let ch = Channel::parse(c)
+            .ok_or_else(|| AppError::field("channel", format!("must be one of {}", Channel::names())))?;
+        f.channel = Some(ch.as_str().into());
+    }
+    if let Some(p) = &q.priority {
+        let pr = Priority::parse(p)
+            .ok_or_else(|| AppError::field("priority", format!("must be one of {}", Priority::names())))?;
+        f.priority = Some(pr.as_str().into());
+    }
+    f.assignee_id = match q.assignee.as_deref() {
+        None => None,
+        Some("me") => Some(Some(who.0.user_id)),
+        Some("none") => Some(None),
+        Some(n) => {
+            Some(Some(n.parse().map_err(|_| {
+                AppError::field("assignee", "use a user id, `me` or `none`")
+            })?))
+        }
+    };
+    f.team_id = q.team;
+    f.category_id = q.category;
+    f.contact_id = q.contact;
+    f.q = q.q.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    if f.q.as_ref().is_some_and(|s| s.chars().count() > 200) {
+        return Err(AppError::field("q", "must be at most 200 characters"));
+    }
+    f.created_from = q.created_from.map(|t| t.naive_utc());
+    f.created_to = q.created_to.map(|t| t.naive_utc());
+    f.before_id = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let limit = f.limit;
+    let (rows, tags) = ctx
+        .db
+        .read(move |conn| {
+            let rows = repo::list(conn, &f)?;
+            let ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
+            let tags = repo::tags_of(conn, &ids)?;
+            Ok::<_, AppError>((rows, tags))
+        })
+        .await?;
+    let tags = group_tags(tags);
+    let next_cursor = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|t| encode_cursor(t.id)))
+        .flatten();
+    let items = rows.iter().map(|t| TicketView::new(t, &tags)).collect();
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}
+
+pub async fn get_ticket(ctx: Ctx, who: Authed, path: web::Path<i64>) -> AppResult<HttpResponse> {
+    who.0.require(Role::Agent)?;
+    let id = path.into_inner();
+    let view = ctx.db.read(move |conn| ticket_detail(conn, id)).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// The full ticket: contact, tags, messages with attachments, and the audit trail.
+pub fn ticket_detail(conn: &mut crate::db::DbConnection, id: i64) -> AppResult<TicketView> {
+    let t = repo::get(conn, id)?;
+    let tags = group_tags(repo::tags_of(conn, &[id])?);
+    let contact = contacts::repo::get(conn, t.contact_id)?;
+    let identities = contacts::repo::identities_of(conn, &[contact.id])?;
+    let messages = repo::messages_of(conn, id)?;
+    let mids: Vec<i64> = messages.iter().map(|m| m.id).collect();
+    let atts = repo::attachments_of(conn, &mids)?;
+    let events = repo::events_of(conn, id)?;
+    let mut view = TicketView::new(&t, &tags);
+    view.contact = Some(ContactView::new(&contact, &identities));
+    view.messages = Some(messages.iter().map(|m| MessageView::new(m, &atts)).collect());
+    view.events = Some(events.iter().map(EventView::new).collect());
+    Ok(view)
+}
+
+/// `null` clears a field; a missing field leaves it alone.
+fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTicketReq {
+    pub status: Option<String>,
+    pub priority: Option<String>,
+    pub subject: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub assignee: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub team: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub category: Option<Option<i64>>,
+    pub tags: Option<Vec<String>>,
+}
+
+pub async fn update_ticket(
+    ctx: Ctx,
+    who: Authed,
+    path: web::Path<i64>,
+    body: web::Json<UpdateTicketReq>,
+) -> AppResult<HttpResponse> {
+    who.0.require(Role::Agent)?;
+    let id = path.into_inner();
+    let b = body.into_inner();
+    let mut patch = TicketPatch::default();
+    if let Some(s) = &b.status {
+        patch.status = Some(Status::parse(s).ok_or_else(|| {
+            AppError::field("status", "must be one of new, open, pending, on_hold, resolved, closed")
+        })?);
+    }
+    if let Some(p) = &b.priority {
+        patch.priority = Some(
+            Priority::parse(p)
+                .ok_or_else(|| AppError::field("priority", format!("must be one of {}", Priority::names())))?,
+        );
+    }
+    if let Some(s) = &b.subject {
+        patch.subject = Some(required_text("subject", s, 200)?);
+    }
+    if let Some(tags) = &b.tags {
+        if tags.len() > 20 || tags.iter().any(|t| t.trim().is_empty() || t.chars().count() > 50) {
+            return Err(AppError::field("tags", "up to 20 tags of 1 to 50 characters"));
+        }
+        patch.tags = Some(tags.clone());
+    }
+    patch.assignee_id = b.assignee;
+    patch.team_id = b.team;
+    patch.category_id = b.category;
+    let actor = crate::tickets::Actor::User(who.0.user_id);
+    let ctx2 = ctx.get_ref().clone();
+    let view = ctx
+        .write(move |conn| {
+            service::update_ticket(&ctx2, conn, actor, id, &patch)?;
+            ticket_detail(conn, id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateMessageReq {
+    pub kind: String,
+    pub body: String,
+}
+
+pub async fn create_message(
+    ctx: Ctx,
+    req: HttpRequest,
+    who: Authed,
+    path: web::Path<i64>,
+    body: web::Json<CreateMessageReq>,
+) -> AppResult<HttpResponse> {
+    who.0.require(Role::Agent)?;
+    let id = path.into_inner();
+    let b = body.into_inner();
+    let kind = match b.kind.as_str() {
+        "reply" => ReplyKind::Reply,
+        "note" => ReplyKind::Note,
+        _ => return Err(AppError::field("kind", "must be `reply` or `note`")),
+    };
+    let text = required_text("body", &b.body, 100_000)?;
+    let user_id = who.0.user_id;
+    idempotency::run(&ctx, &req, user_id, &b, move |ctx, conn| {
+        let (_, m) = service::add_agent_message(ctx, conn, user_id, id, kind, &text)?;
+        Ok((StatusCode::CREATED, serde_json::to_value(MessageView::new(&m, &[]))?))
+    })
+    .await
+}

@@ -1,0 +1,191 @@
+//! JSON response shapes.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::clock::utc;
+use crate::contacts::{Contact, ContactIdentity};
+use crate::tickets::model::{AttachmentMeta, Message, Ticket, TicketEvent};
+
+#[derive(Serialize)]
+pub struct IdentityView {
+    pub kind: String,
+    pub value: String,
+}
+
+#[derive(Serialize)]
+pub struct ContactView {
+    pub id: i64,
+    pub name: String,
+    pub identities: Vec<IdentityView>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl ContactView {
+    pub fn new(c: &Contact, ids: &[ContactIdentity]) -> ContactView {
+        ContactView {
+            id: c.id,
+            name: c.name.clone(),
+            identities: ids
+                .iter()
+                .filter(|i| i.contact_id == c.id)
+                .map(|i| IdentityView {
+                    kind: i.kind.clone(),
+                    value: i.value.clone(),
+                })
+                .collect(),
+            created_at: utc(c.created_at),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct TicketView {
+    pub id: i64,
+    pub number: String,
+    pub subject: String,
+    pub status: String,
+    pub priority: String,
+    pub channel: String,
+    pub contact_id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<ContactView>,
+    pub category_id: Option<i64>,
+    pub team_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+    pub parent_ticket_id: Option<i64>,
+    pub tags: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub first_response_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub last_inbound_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Vec<MessageView>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<EventView>>,
+}
+
+impl TicketView {
+    pub fn new(t: &Ticket, tags: &HashMap<i64, Vec<String>>) -> TicketView {
+        TicketView {
+            id: t.id,
+            number: t.number.clone(),
+            subject: t.subject.clone(),
+            status: t.status.clone(),
+            priority: t.priority.clone(),
+            channel: t.channel.clone(),
+            contact_id: t.contact_id,
+            contact: None,
+            category_id: t.category_id,
+            team_id: t.team_id,
+            assignee_id: t.assignee_id,
+            parent_ticket_id: t.parent_ticket_id,
+            tags: tags.get(&t.id).cloned().unwrap_or_default(),
+            created_at: utc(t.created_at),
+            updated_at: utc(t.updated_at),
+            first_response_at: t.first_response_at.map(utc),
+            resolved_at: t.resolved_at.map(utc),
+            closed_at: t.closed_at.map(utc),
+            last_inbound_at: t.last_inbound_at.map(utc),
+            messages: None,
+            events: None,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct AttachmentView {
+    pub id: i64,
+    pub filename: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+}
+
+#[derive(Serialize)]
+pub struct MessageView {
+    pub id: i64,
+    pub direction: String,
+    pub channel: String,
+    pub author_user_id: Option<i64>,
+    pub author_contact_id: Option<i64>,
+    pub text: String,
+    pub html: Option<String>,
+    pub external_id: Option<String>,
+    pub delivery_state: String,
+    pub attachments: Vec<AttachmentView>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl MessageView {
+    pub fn new(m: &Message, atts: &[AttachmentMeta]) -> MessageView {
+        MessageView {
+            id: m.id,
+            direction: m.direction.clone(),
+            channel: m.channel.clone(),
+            author_user_id: m.author_user_id,
+            author_contact_id: m.author_contact_id,
+            text: m.body_text.clone(),
+            html: m.body_html.clone(),
+            external_id: m.external_id.clone(),
+            delivery_state: m.delivery_state.clone(),
+            attachments: atts
+                .iter()
+                .filter(|a| a.message_id == m.id)
+                .map(|a| AttachmentView {
+                    id: a.id,
+                    filename: a.filename.clone(),
+                    content_type: a.content_type.clone(),
+                    size_bytes: a.size_bytes,
+                    sha256: a.sha256.clone(),
+                })
+                .collect(),
+            created_at: utc(m.created_at),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct EventView {
+    pub id: i64,
+    pub kind: String,
+    pub actor_kind: String,
+    pub actor_id: Option<i64>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl EventView {
+    pub fn new(e: &TicketEvent) -> EventView {
+        let parse = |s: &Option<String>| s.as_deref().and_then(|v| serde_json::from_str(v).ok());
+        EventView {
+            id: e.id,
+            kind: e.kind.clone(),
+            actor_kind: e.actor_kind.clone(),
+            actor_id: e.actor_id,
+            before: parse(&e.before_value),
+            after: parse(&e.after_value),
+            created_at: utc(e.created_at),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct Page<T: Serialize> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+pub fn group_tags(rows: Vec<(i64, String)>) -> HashMap<i64, Vec<String>> {
+    let mut map: HashMap<i64, Vec<String>> = HashMap::new();
+    for (id, tag) in rows {
+        map.entry(id).or_default().push(tag);
+    }
+    map
+}

@@ -1,0 +1,51 @@
+//! HTTP surface: the JSON API under `/api/v1`, health probes, and the public status lookup.
+
+pub mod api;
+pub mod auth;
+pub mod ratelimit;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::context::AppContext;
+use crate::error::AppError;
+
+pub type Ctx = web::Data<AppContext>;
+
+/// Registers every route. Shared by `serve` and the tests.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(2 * 1024 * 1024)
+            .error_handler(|err, _req| AppError::BadRequest(format!("invalid JSON body: {err}")).into()),
+    )
+    .app_data(
+        web::QueryConfig::default()
+            .error_handler(|err, _req| AppError::BadRequest(format!("invalid query string: {err}")).into()),
+    )
+    .app_data(
+        web::PathConfig::default()
+            .error_handler(|err, _req| AppError::BadRequest(format!("invalid path: {err}")).into()),
+    )
+    .route("/healthz", web::get().to(healthz))
+    .route("/readyz", web::get().to(readyz))
+    .service(web::scope("/api/v1").configure(api::configure))
+    .default_service(web::to(not_found));
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn readyz(ctx: Ctx) -> Result<HttpResponse, AppError> {
+    ctx.db
+        .read(|conn| {
+            use diesel::connection::SimpleConnection;
+            conn.batch_execute("SELECT 1").map_err(AppError::from)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "database": "ok" })))
+}
+
+async fn not_found(_req: HttpRequest) -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}
