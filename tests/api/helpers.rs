@@ -1,0 +1,253 @@
+//! Test harness: the real HTTP app on a free port, one fresh database per test (a SQLite temp
+//! file, or a PostgreSQL schema of its own), users of every role with API tokens, and a fake clock.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use chrono::Utc;
+use diesel::Connection;
+use diesel::connection::SimpleConnection;
+use serde_json::Value;
+use tanggap::auth;
+use tanggap::clock::FakeClock;
+use tanggap::config::{Secret, Settings};
+use tanggap::context::AppContext;
+use tanggap::db::Db;
+use tanggap::startup::{Application, migrate};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn pg_base_url() -> String {
+    std::env::var("TANGGAP_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub ctx: AppContext,
+    pub clock: Arc<FakeClock>,
+    pub http: reqwest::Client,
+    pub admin_token: String,
+    pub supervisor_token: String,
+    pub agent_token: String,
+    pub agent_id: i64,
+    pub backend: Backend,
+    _dir: Option<tempfile::TempDir>,
+    pg_schema: Option<String>,
+}
+
+/// A fresh database URL for `backend` (and what must be cleaned up).
+pub fn fresh_database(backend: Backend) -> (String, Option<tempfile::TempDir>, Option<String>) {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}", dir.path().join("test.db").display());
+            (url, Some(dir), None)
+        }
+        Backend::Postgres => {
+            let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = diesel::PgConnection::establish(&pg_base_url())
+                .unwrap_or_else(|e| panic!("PostgreSQL at {} is required for the tests: {e}", pg_base_url()));
+            conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
+                .expect("create schema");
+            let sep = if pg_base_url().contains('?') { '&' } else { '?' };
+            let url = format!("{}{sep}options=-csearch_path%3D{schema}", pg_base_url());
+            (url, None, Some(schema))
+        }
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let (url, dir, pg_schema) = fresh_database(backend);
+    let mut settings = Settings::defaults();
+    settings.database.url = Secret::new(url);
+    settings.database.pool_size = 4;
+    settings.public.lookups_per_minute = 1000;
+    tweak(&mut settings);
+    let db = Db::connect(&settings.database).expect("connect");
+    let clock = Arc::new(FakeClock::new(Utc::now()));
+    let ctx = AppContext::with_clock(settings, db, clock.clone()).expect("context");
+    migrate(&ctx).expect("migrate");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let app = Application::build(ctx.clone(), listener).expect("build");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    actix_web::rt::spawn(app.server());
+
+    let mut tokens = Vec::new();
+    let mut agent_id = 0;
+    for (email, role) in [
+        ("admin@pemkot.example", "admin"),
+        ("supervisor@pemkot.example", "supervisor"),
+        ("agent@pemkot.example", "agent"),
+    ] {
+        let (token, hash) = auth::new_token("tgp");
+        let now = ctx.clock.now_naive();
+        let user = ctx
+            .write_blocking(|conn| {
+                let u = auth::repo::insert_user(
+                    conn,
+                    &auth::repo::NewUser {
+                        email,
+                        name: role,
+                        role,
+                        password_hash: None,
+                        team_id: None,
+                    },
+                    now,
+                )?;
+                auth::repo::insert_token(conn, u.id, "api", &hash, "test", now, None)?;
+                Ok(u)
+            })
+            .expect("seed user");
+        if role == "agent" {
+            agent_id = user.id;
+        }
+        tokens.push(token);
+    }
+    TestApp {
+        address,
+        ctx,
+        clock,
+        http: reqwest::Client::new(),
+        agent_token: tokens.pop().unwrap(),
+        supervisor_token: tokens.pop().unwrap(),
+        admin_token: tokens.pop().unwrap(),
+        agent_id,
+        backend,
+        _dir: dir,
+        pg_schema,
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(schema) = &self.pg_schema
+            && let Ok(mut conn) = diesel::PgConnection::establish(&pg_base_url())
+        {
+            let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        }
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// GET with a bearer token; returns status and JSON body (Null when empty).
+    pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        split(r).await
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: &Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        split(r).await
+    }
+
+    pub async fn patch(&self, token: &str, path: &str, body: &Value) -> (u16, Value) {
+        let r = self
+            .http
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        split(r).await
+    }
+
+    /// Creates a ticket as the agent and returns the 201 body.
+    pub async fn create_ticket(&self, subject: &str, phone: &str) -> Value {
+        let (status, body) = self
+            .post(
+                &self.agent_token,
+                "/api/v1/tickets",
+                &serde_json::json!({
+                    "subject": subject,
+                    "body": format!("Laporan warga: {subject}"),
+                    "channel": "phone",
+                    "contact": { "name": "Warga Uji", "phone": phone },
+                }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body
+    }
+
+    /// Runs due jobs until none are left (or `max_rounds`), returning how many ran.
+    pub async fn run_jobs(&self) -> usize {
+        let mut total = 0;
+        for _ in 0..20 {
+            let n = tanggap::jobs::runner::run_once(&self.ctx, "test-worker")
+                .await
+                .expect("run jobs");
+            if n == 0 {
+                break;
+            }
+            total += n;
+        }
+        total
+    }
+}
+
+pub async fn split(r: reqwest::Response) -> (u16, Value) {
+    let status = r.status().as_u16();
+    let text = r.text().await.expect("body");
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, body)
+}
+
+/// Declares each test once and runs it on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! both_backends {
+    ($(async fn $name:ident($app:ident) $body:block)*) => {
+        mod sqlite {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    let $app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await;
+                    $body
+                }
+            )*
+        }
+        mod postgres {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    let $app = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await;
+                    $body
+                }
+            )*
+        }
+    };
+}
