@@ -37,7 +37,12 @@ impl Application {
         let data = web::Data::new(ctx);
         let server = HttpServer::new(move || {
             App::new()
-                .wrap(Logger::new("%a \"%r\" %s %b %Dms").exclude("/healthz"))
+                // Method and path only: the query string can hold a citizen's access token.
+                .wrap(
+                    Logger::new("%a \"%{method}xi %U\" %s %b %Dms")
+                        .custom_request_replace("method", |req| req.method().to_string())
+                        .exclude("/healthz"),
+                )
                 .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
                 .app_data(data.clone())
                 .configure(crate::web::configure)

@@ -3,6 +3,7 @@
 pub mod delivery;
 pub mod model;
 pub mod numbering;
+pub mod public;
 pub mod repo;
 pub mod service;
 pub mod status;

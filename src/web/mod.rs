@@ -1,7 +1,8 @@
-//! HTTP surface: the JSON API under `/api/v1`, health probes, and the public status lookup.
+//! HTTP surface: the JSON API under `/api/v1`, health probes, and the citizen's status page.
 
 pub mod api;
 pub mod auth;
+pub mod pages;
 pub mod ratelimit;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -29,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/healthz", web::get().to(healthz))
     .route("/readyz", web::get().to(readyz))
     .service(web::scope("/api/v1").configure(api::configure))
+    .configure(pages::configure)
     .default_service(web::to(not_found));
 }
 

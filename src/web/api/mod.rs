@@ -3,7 +3,7 @@
 
 mod admin;
 mod contacts;
-mod public;
+pub mod public;
 mod sessions;
 mod tickets;
 pub mod views;

@@ -1,14 +1,13 @@
 //! The citizen's status lookup: no account, just the ticket number and the secret token given
-//! when the ticket was opened. A wrong token and an unknown number look the same.
+//! when the ticket was opened. A wrong token and an unknown number look the same. The HTML status
+//! page ([`crate::web::pages`]) goes through the same [`lookup`].
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use serde_json::json;
 
-use crate::clock::utc;
+use crate::context::AppContext;
 use crate::error::{AppError, AppResult};
-use crate::tickets::numbering::{hash_access_token, looks_like_number};
-use crate::tickets::repo;
+use crate::tickets::public::{self, PublicTicket};
 use crate::web::Ctx;
 use crate::web::ratelimit::client_ip;
 
@@ -17,76 +16,29 @@ pub struct TokenQuery {
     pub token: Option<String>,
 }
 
+/// Rate-limits per client address (`public.lookups_per_minute`), then finds the ticket by number
+/// and token. Any mismatch is `NotFound`; too many lookups are `RateLimited`.
+pub async fn lookup(ctx: &AppContext, req: &HttpRequest, number: String, token: String) -> AppResult<PublicTicket> {
+    if let Some(ip) = client_ip(req, ctx.settings.server.trust_forwarded_for)
+        && !ctx.rate_limiter.allow(ip, ctx.settings.public.lookups_per_minute)
+    {
+        return Err(AppError::RateLimited);
+    }
+    if !public::plausible(&number, &token) {
+        return Err(AppError::NotFound);
+    }
+    ctx.db.read(move |conn| public::find(conn, &number, &token)).await
+}
+
 pub async fn get_public_ticket(
     ctx: Ctx,
     req: HttpRequest,
     path: web::Path<String>,
     query: web::Query<TokenQuery>,
 ) -> AppResult<HttpResponse> {
-    if let Some(ip) = client_ip(&req, ctx.settings.server.trust_forwarded_for)
-        && !ctx.rate_limiter.allow(ip, ctx.settings.public.lookups_per_minute)
-    {
-        return Err(AppError::RateLimited);
-    }
-    let number = path.into_inner();
     let token = query.into_inner().token.unwrap_or_default();
-    if !looks_like_number(&number) || token.trim().is_empty() || token.len() > 64 {
-        return Err(AppError::NotFound);
-    }
-    let given = hash_access_token(&token);
-    let body = ctx
-        .db
-        .read(move |conn| {
-            let Some(t) = repo::find_by_number(conn, &number)? else {
-                return Err(AppError::NotFound);
-            };
-            if !constant_time_eq(t.access_token_hash.as_bytes(), given.as_bytes()) {
-                return Err(AppError::NotFound);
-            }
-            let messages = repo::messages_of(conn, t.id)?;
-            let events = repo::events_of(conn, t.id)?;
-            let mut timeline = Vec::new();
-            for m in messages.iter().filter(|m| m.direction != "note") {
-                timeline.push((
-                    m.created_at,
-                    json!({
-                        "type": "message",
-                        "from": if m.direction == "inbound" { "citizen" } else { "agent" },
-                        "text": m.body_text,
-                        "at": utc(m.created_at),
-                    }),
-                ));
-            }
-            for e in events
-                .iter()
-                .filter(|e| matches!(e.kind.as_str(), "status_changed" | "reopened" | "auto_closed"))
-            {
-                let to = e
-                    .after_value
-                    .as_deref()
-                    .and_then(|v| serde_json::from_str::<serde_json::Value>(v).ok());
-                timeline.push((
-                    e.created_at,
-                    json!({ "type": "status", "status": to, "at": utc(e.created_at) }),
-                ));
-            }
-            timeline.sort_by_key(|(at, _)| *at);
-            Ok(json!({
-                "number": t.number,
-                "subject": t.subject,
-                "status": t.status,
-                "channel": t.channel,
-                "created_at": utc(t.created_at),
-                "updated_at": utc(t.updated_at),
-                "timeline": timeline.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
-            }))
-        })
-        .await?;
+    let ticket = lookup(&ctx, &req, path.into_inner(), token).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .json(body))
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        .json(ticket))
 }
