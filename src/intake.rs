@@ -121,14 +121,21 @@ pub fn ingest_in_tx(ctx: &AppContext, conn: &mut DbConnection, msg: &InboundMess
         now,
     )?;
     let actor = Actor::Contact(contact.id);
+    // One message per citizen at a time: a burst must thread into one ticket, not open several.
+    crate::contacts::repo::lock(conn, contact.id)?;
 
-    // Thread: explicit reference first, then the contact's unclosed ticket on this channel.
+    // Thread: explicit reference first, then the contact's unclosed ticket on this channel, else
+    // their last (closed) one there, which the new ticket is linked to.
     let mut target = match &msg.ticket_ref {
         Some(number) => repo::find_by_number(conn, number)?,
         None => None,
     };
     if target.is_none() {
-        target = repo::latest_unclosed_for_contact(conn, contact.id, msg.channel.as_str())?;
+        let channel = msg.channel.as_str();
+        target = match repo::latest_unclosed_for_contact(conn, contact.id, channel)? {
+            Some(t) => Some(t),
+            None => repo::latest_for_contact(conn, contact.id, channel)?,
+        };
     }
     let mut parent = None;
     let mut reopened = false;

@@ -18,6 +18,21 @@ pub fn find_by_identity(conn: &mut DbConnection, id: &Identity) -> QueryResult<O
         .optional()
 }
 
+/// Holds the contact's row lock until the transaction ends, so concurrent intake for one citizen
+/// threads one message at a time instead of each opening a ticket. PostgreSQL needs the row
+/// lock; on SQLite the immediate write transaction already excludes other writers.
+pub fn lock(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
+    match conn {
+        DbConnection::Postgresql(c) => contacts::table
+            .find(id)
+            .select(contacts::id)
+            .for_update()
+            .first::<i64>(c)
+            .map(|_| ()),
+        DbConnection::Sqlite(_) => Ok(()),
+    }
+}
+
 pub fn insert(conn: &mut DbConnection, name: &str, now: NaiveDateTime) -> QueryResult<Contact> {
     crate::dispatch!(conn, c => diesel::insert_into(contacts::table)
         .values((contacts::name.eq(name), contacts::created_at.eq(now), contacts::updated_at.eq(now)))

@@ -42,6 +42,17 @@ pub fn latest_unclosed_for_contact(
         .optional()
 }
 
+/// The contact's most recent ticket on `channel`, whatever its status.
+pub fn latest_for_contact(conn: &mut DbConnection, contact_id: i64, channel: &str) -> QueryResult<Option<Ticket>> {
+    tickets::table
+        .filter(tickets::contact_id.eq(contact_id))
+        .filter(tickets::channel.eq(channel))
+        .order(tickets::id.desc())
+        .select(Ticket::as_select())
+        .first(conn)
+        .optional()
+}
+
 pub fn save(conn: &mut DbConnection, t: &Ticket) -> QueryResult<()> {
     diesel::update(tickets::table.find(t.id))
         .set((

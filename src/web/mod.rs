@@ -17,7 +17,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
         web::JsonConfig::default()
             .limit(2 * 1024 * 1024)
-            .error_handler(|err, _req| AppError::BadRequest(format!("invalid JSON body: {err}")).into()),
+            .error_handler(|err, _req| json_error(err).into()),
     )
     .app_data(
         web::QueryConfig::default()
@@ -32,6 +32,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::scope("/api/v1").configure(api::configure))
     .configure(pages::configure)
     .default_service(web::to(not_found));
+}
+
+/// A body that is not the expected JSON is a 400, except a required field left out: that is a
+/// validation error naming the field, like a field with a bad value.
+fn json_error(err: actix_web::error::JsonPayloadError) -> AppError {
+    if let actix_web::error::JsonPayloadError::Deserialize(e) = &err
+        && e.classify() == serde_json::error::Category::Data
+        && let Some(field) = e
+            .to_string()
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(field, _)| field.to_string())
+    {
+        return AppError::field(&field, "is required");
+    }
+    AppError::BadRequest(format!("invalid JSON body: {err}"))
 }
 
 async fn healthz() -> HttpResponse {

@@ -127,12 +127,17 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
     }
 }
 
+/// Drops a PostgreSQL schema made by [`fresh_database`] (best effort).
+pub fn drop_schema(schema: &str) {
+    if let Ok(mut conn) = diesel::PgConnection::establish(&pg_base_url()) {
+        let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
-        if let Some(schema) = &self.pg_schema
-            && let Ok(mut conn) = diesel::PgConnection::establish(&pg_base_url())
-        {
-            let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        if let Some(schema) = &self.pg_schema {
+            drop_schema(schema);
         }
     }
 }
@@ -176,6 +181,69 @@ impl TestApp {
             .await
             .expect("request");
         split(r).await
+    }
+
+    pub async fn delete(&self, token: &str, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        split(r).await
+    }
+
+    /// POST with a bearer token and extra headers (e.g. `Idempotency-Key`).
+    pub async fn post_with_headers(
+        &self,
+        token: &str,
+        path: &str,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let mut rb = self.http.post(self.url(path)).bearer_auth(token).json(body);
+        for (name, value) in headers {
+            rb = rb.header(*name, *value);
+        }
+        split(rb.send().await.expect("request")).await
+    }
+
+    /// Sends any request; returns status, headers and JSON body (Null when empty).
+    pub async fn send(&self, rb: reqwest::RequestBuilder) -> (u16, reqwest::header::HeaderMap, Value) {
+        let r = rb.send().await.expect("request");
+        let headers = r.headers().clone();
+        let (status, body) = split(r).await;
+        (status, headers, body)
+    }
+
+    /// The full ticket (contact, messages, events) as the agent sees it.
+    pub async fn ticket(&self, id: i64) -> Value {
+        let (status, body) = self.get(&self.agent_token, &format!("/api/v1/tickets/{id}")).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Creates a team as the admin and returns its id.
+    pub async fn create_team(&self, name: &str) -> i64 {
+        let (status, body) = self
+            .post(&self.admin_token, "/api/v1/teams", &serde_json::json!({ "name": name }))
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_i64().expect("team id")
+    }
+
+    /// Creates a category (optionally routed to a team) as the admin and returns its id.
+    pub async fn create_category(&self, name: &str, team: Option<i64>) -> i64 {
+        let (status, body) = self
+            .post(
+                &self.admin_token,
+                "/api/v1/categories",
+                &serde_json::json!({ "name": name, "team": team }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_i64().expect("category id")
     }
 
     /// Creates a ticket as the agent and returns the 201 body.
@@ -223,17 +291,37 @@ pub async fn split(r: reqwest::Response) -> (u16, Value) {
     (status, body)
 }
 
-/// Declares each test once and runs it on SQLite and on PostgreSQL.
+/// Events of one kind from a ticket detail, as `(before, after)` pairs.
+pub fn events_of_kind(ticket: &Value, kind: &str) -> Vec<(Value, Value)> {
+    ticket["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["kind"] == kind)
+        .map(|e| (e["before"].clone(), e["after"].clone()))
+        .collect()
+}
+
+/// Declares each test once and runs it on SQLite and on PostgreSQL, each on a fresh app.
+/// `async fn name(app) { … }` uses the default settings; `async fn name(app, |s| …) { … }`
+/// adjusts the [`Settings`] first.
 #[macro_export]
 macro_rules! both_backends {
-    ($(async fn $name:ident($app:ident) $body:block)*) => {
+    (@spawn $backend:expr) => {
+        $crate::helpers::spawn_app($backend)
+    };
+    (@spawn $backend:expr, $tweak:expr) => {
+        $crate::helpers::spawn_app_with($backend, $tweak)
+    };
+    ($(async fn $name:ident($app:ident $(, $tweak:expr)?) $body:block)*) => {
         mod sqlite {
             #[allow(unused_imports)]
             use super::*;
             $(
                 #[actix_web::test]
                 async fn $name() {
-                    let $app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await;
+                    let $app =
+                        $crate::both_backends!(@spawn $crate::helpers::Backend::Sqlite $(, $tweak)?).await;
                     $body
                 }
             )*
@@ -244,7 +332,38 @@ macro_rules! both_backends {
             $(
                 #[actix_web::test]
                 async fn $name() {
-                    let $app = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await;
+                    let $app =
+                        $crate::both_backends!(@spawn $crate::helpers::Backend::Postgres $(, $tweak)?).await;
+                    $body
+                }
+            )*
+        }
+    };
+}
+
+/// Like [`both_backends!`], but the test gets only the [`Backend`] and builds what it needs
+/// (its own app with settings that depend on the test, or a bare database).
+#[macro_export]
+macro_rules! each_backend {
+    ($(async fn $name:ident($backend:ident) $body:block)*) => {
+        mod sqlite {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    let $backend = $crate::helpers::Backend::Sqlite;
+                    $body
+                }
+            )*
+        }
+        mod postgres {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    let $backend = $crate::helpers::Backend::Postgres;
                     $body
                 }
             )*
