@@ -7,7 +7,8 @@ use tokio::sync::Notify;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::db::Db;
-use crate::db::DbConnection;
+use crate::db::batch::{BatchWriter, WriteOp};
+use crate::db::{Backend, DbConnection};
 use crate::error::{AppError, AppResult};
 use crate::tickets::numbering::NumberAllocator;
 use crate::web::ratelimit::RateLimiter;
@@ -22,6 +23,8 @@ pub struct AppContext {
     pub jobs_ready: Arc<Notify>,
     pub http: reqwest::Client,
     pub rate_limiter: Arc<RateLimiter>,
+    /// SQLite only: the group-commit writer behind [`AppContext::write`].
+    writer: Option<BatchWriter>,
 }
 
 impl AppContext {
@@ -34,7 +37,12 @@ impl AppContext {
             .timeout(std::time::Duration::from_secs(settings.jobs.http_timeout_secs))
             .user_agent(concat!("tanggap/", env!("CARGO_PKG_VERSION")))
             .build()?;
+        let writer = match db.backend() {
+            Backend::Sqlite => Some(BatchWriter::start(db.write_pool().clone())?),
+            Backend::Postgres => None,
+        };
         Ok(AppContext {
+            writer,
             settings: Arc::new(settings),
             db,
             clock,
@@ -64,8 +72,27 @@ impl AppContext {
         T: Send + 'static,
         F: Fn(&mut DbConnection) -> AppResult<T> + Send + 'static,
     {
-        let ctx = self.clone();
-        let out = crate::db::blocking(move || ctx.write_blocking(f)).await?;
+        let out = match &self.writer {
+            Some(writer) => {
+                let (reply, answer) = tokio::sync::oneshot::channel();
+                let op = Box::new(QueuedWrite {
+                    f,
+                    numbers: self.numbers.clone(),
+                    result: None,
+                    reply,
+                });
+                if writer.submit(op).is_err() {
+                    return Err(AppError::Unavailable("the database writer has stopped".into()));
+                }
+                answer
+                    .await
+                    .map_err(|_| AppError::internal("the database writer dropped a write"))??
+            }
+            None => {
+                let ctx = self.clone();
+                crate::db::blocking(move || ctx.write_blocking(f)).await?
+            }
+        };
         self.jobs_ready.notify_one();
         Ok(out)
     }
@@ -87,5 +114,48 @@ impl AppContext {
             }
         }
         Err(last.unwrap_or_else(|| AppError::internal("write retries exhausted")))
+    }
+}
+
+/// A write queued for the group-commit writer: runs in its own savepoint with the same
+/// retry-on-conflict rule as [`AppContext::write_blocking`]; answered after the commit.
+struct QueuedWrite<T, F> {
+    f: F,
+    numbers: Arc<NumberAllocator>,
+    result: Option<AppResult<T>>,
+    reply: tokio::sync::oneshot::Sender<AppResult<T>>,
+}
+
+impl<T, F> WriteOp for QueuedWrite<T, F>
+where
+    T: Send + 'static,
+    F: Fn(&mut DbConnection) -> AppResult<T> + Send + 'static,
+{
+    fn run(&mut self, conn: &mut DbConnection) {
+        use diesel::Connection;
+        for _ in 0..WRITE_ATTEMPTS {
+            // A nested transaction is a savepoint: a failing write undoes only itself.
+            let r = conn.transaction(|c| (self.f)(c));
+            match r {
+                Err(AppError::Conflict { code: "duplicate", .. }) => {
+                    self.numbers.reset();
+                    self.result = Some(r);
+                }
+                other => {
+                    self.result = Some(other);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn finish(self: Box<Self>, commit: Result<(), String>) {
+        let outcome = match commit {
+            Ok(()) => self
+                .result
+                .unwrap_or_else(|| Err(AppError::internal("write did not run"))),
+            Err(e) => Err(AppError::Unavailable(e)),
+        };
+        let _ = self.reply.send(outcome);
     }
 }

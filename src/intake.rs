@@ -179,6 +179,7 @@ pub fn ingest_in_tx(ctx: &AppContext, conn: &mut DbConnection, msg: &InboundMess
                     parent_ticket_id: parent,
                     actor,
                     at: now,
+                    last_inbound_at: Some(at),
                 },
             )?;
             if let Some(p) = parent {
@@ -250,9 +251,11 @@ pub fn ingest_in_tx(ctx: &AppContext, conn: &mut DbConnection, msg: &InboundMess
         Some(json!({ "message_id": message.id, "direction": "inbound", "channel": msg.channel })),
         now,
     )?;
-    ticket.last_inbound_at = Some(at.naive_utc());
-    ticket.updated_at = now.naive_utc();
-    repo::save(conn, &ticket)?;
+    if !created {
+        ticket.last_inbound_at = Some(at.naive_utc());
+        ticket.updated_at = now.naive_utc();
+        repo::save(conn, &ticket)?;
+    }
     webhooks::emit(
         conn,
         &ctx.settings,

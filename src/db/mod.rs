@@ -1,6 +1,7 @@
 //! Storage: one binary, two backends. The backend is picked from the URL scheme; SQLite gets a
 //! single writer connection beside a read pool (it serialises writers anyway), PostgreSQL one pool.
 
+pub mod batch;
 pub mod migrations;
 pub mod schema;
 
@@ -122,8 +123,16 @@ impl ManageConnection for Manager {
         conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    /// A connection handed back inside a transaction (or with its transaction state in error)
+    /// is not reused.
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        let status = match conn {
+            DbConnection::Postgresql(c) => {
+                AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()
+            }
+            DbConnection::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth(),
+        };
+        !matches!(status, Ok(None))
     }
 }
 
@@ -186,6 +195,11 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The write pool (one connection on SQLite).
+    pub fn write_pool(&self) -> &DbPool {
+        &self.write
     }
 
     /// A connection for blocking code (CLI, tests, workers already off the executor).
@@ -285,4 +299,25 @@ pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
         e,
         diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_the_backend_and_hide_passwords() {
+        let pg = DbUrl::parse("postgres://tanggap:hunter2@db.internal:5432/tanggap").unwrap();
+        assert_eq!(pg.backend(), Backend::Postgres);
+        assert!(!pg.to_string().contains("hunter2"), "{pg}");
+        let lite = DbUrl::parse("sqlite://data/tanggap.db").unwrap();
+        assert_eq!(lite, DbUrl::Sqlite(PathBuf::from("data/tanggap.db")));
+        assert_eq!(
+            DbUrl::parse("sqlite:///var/lib/t.db").unwrap(),
+            DbUrl::Sqlite(PathBuf::from("/var/lib/t.db"))
+        );
+        assert!(DbUrl::parse("sqlite://").is_err());
+        assert!(DbUrl::parse("sqlite://:memory:").is_err());
+        assert!(DbUrl::parse("mysql://x").is_err());
+    }
 }

@@ -44,3 +44,8 @@ pub fn insert(
         .execute(conn)
         .map(|_| ())
 }
+
+/// Forgets keys older than `cutoff` (their stored responses can hold a citizen's access token).
+pub fn purge_before(conn: &mut DbConnection, cutoff: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(ik::table.filter(ik::created_at.lt(cutoff))).execute(conn)
+}

@@ -137,6 +137,17 @@ pub async fn run(ctx: AppContext, mut shutdown: watch::Receiver<bool>) {
                 Ok(n) => log::info!("auto-closed {n} resolved ticket(s) past the reopen window"),
                 Err(e) => log::warn!("auto-close failed: {e}"),
             }
+            // Idempotency keys are honoured for 24 hours.
+            let cutoff = (now - ChronoDuration::hours(24)).naive_utc();
+            match ctx
+                .db
+                .write(move |conn| crate::idempotency::repo::purge_before(conn, cutoff).map_err(AppError::from))
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => log::info!("forgot {n} idempotency key(s) older than 24 hours"),
+                Err(e) => log::warn!("idempotency purge failed: {e}"),
+            }
         }
         let ran = match run_once(&ctx, &owner).await {
             Ok(n) => n,

@@ -82,6 +82,8 @@ pub struct NewTicketSpec<'a> {
     pub parent_ticket_id: Option<i64>,
     pub actor: Actor,
     pub at: DateTime<Utc>,
+    /// When the citizen's first message arrived (set when the ticket opens with one).
+    pub last_inbound_at: Option<DateTime<Utc>>,
 }
 
 /// Creates a ticket with a fresh number and access token; returns it with the token (shown once).
@@ -106,7 +108,7 @@ pub fn open_ticket(ctx: &AppContext, conn: &mut DbConnection, spec: NewTicketSpe
             language: "id",
             created_at: now,
             updated_at: now,
-            last_inbound_at: None,
+            last_inbound_at: spec.last_inbound_at.map(|t| t.naive_utc()),
         },
     )?;
     let after = json!({ "number": ticket.number, "status": ticket.status, "channel": ticket.channel,
@@ -227,7 +229,7 @@ pub fn create_ticket(
     }
     // A category routes to its team unless the agent chose one.
     let team_id = input.team_id.or(category_team);
-    let (mut ticket, token) = open_ticket(
+    let (ticket, token) = open_ticket(
         ctx,
         conn,
         NewTicketSpec {
@@ -240,6 +242,7 @@ pub fn create_ticket(
             parent_ticket_id: None,
             actor: Actor::User(user_id),
             at,
+            last_inbound_at: Some(at),
         },
     )?;
     let message = repo::insert_message(
@@ -257,8 +260,6 @@ pub fn create_ticket(
             created_at: at.naive_utc(),
         },
     )?;
-    ticket.last_inbound_at = Some(at.naive_utc());
-    repo::save(conn, &ticket)?;
     record_event(
         conn,
         ticket.id,
