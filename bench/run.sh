@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Tanggap benchmark: ticket creation, agent inbox listing and citizen status lookups over HTTP on
+# SQLite and PostgreSQL, printed beside baselines measured in the same run on the same machine:
+#   * raw_insert: the same rows per ticket written straight through diesel (no HTTP, no auth);
+#   * hello: a minimal actix handler that touches no database.
+# Usage: bench/run.sh [seconds-per-run] [connections]      (defaults: 15 s, 32 connections)
+# Needs wrk (apt-get install wrk) and PostgreSQL at TANGGAP_BENCH_PG (default
+# postgres://postgres@127.0.0.1:5432); it creates and drops the database tanggap_bench there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DUR=${1:-15}
+CONN=${2:-32}
+PG=${TANGGAP_BENCH_PG:-postgres://postgres@127.0.0.1:5432}
+PORT=18090
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+cargo build --release -q -p tanggap -p tanggap-bench
+BIN=$PWD/target/release/tanggap
+BENCH=$PWD/target/release/tanggap-bench
+WORK=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+RESULTS=$WORK/results.txt
+
+wrk_run() { # name, then wrk arguments
+  local name=$1; shift
+  local out
+  out=$(wrk -t2 -c"$CONN" -d"${DUR}s" --latency "$@")
+  local rps p50 p99 errs
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  errs=$(awk '/Non-2xx/ {print $5}' <<<"$out")
+  printf '%-34s %10s req/s   p50 %-9s p99 %-9s non-2xx %s\n' "$name" "$rps" "$p50" "$p99" "${errs:-0}" | tee -a "$RESULTS"
+}
+
+wait_ready() {
+  for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$1/$2" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "server on port $1 did not start" >&2; return 1
+}
+
+echo "== $(date -u +%FT%TZ) $(nproc) cores; wrk -t2 -c$CONN -d${DUR}s on the same machine" | tee "$RESULTS"
+
+"$BENCH" hello --bind 127.0.0.1:18099 & HELLO=$!
+wait_ready 18099 hello
+wrk_run "baseline: actix hello (no db)" http://127.0.0.1:18099/hello
+kill $HELLO; wait $HELLO 2>/dev/null || true
+
+for backend in sqlite postgres; do
+  if [ $backend = sqlite ]; then
+    RAW_URL="sqlite://$WORK/raw.db"; URL="sqlite://$WORK/serve.db"
+  else
+    psql "$PG/postgres" -qc 'DROP DATABASE IF EXISTS tanggap_bench_raw' -c 'CREATE DATABASE tanggap_bench_raw' \
+      -c 'DROP DATABASE IF EXISTS tanggap_bench' -c 'CREATE DATABASE tanggap_bench' >/dev/null
+    RAW_URL="$PG/tanggap_bench_raw"; URL="$PG/tanggap_bench"
+  fi
+  raw=$("$BENCH" raw-insert --url "$RAW_URL" --n 20000 | awk -F'tickets_per_sec=' '{print $2}')
+  printf '%-34s %10s tickets/s (one connection, one tx per ticket)\n' "baseline: $backend raw insert" "$raw" | tee -a "$RESULTS"
+
+  export TANGGAP__DATABASE__URL=$URL TANGGAP__SERVER__BIND=127.0.0.1:$PORT TANGGAP__PUBLIC__LOOKUPS_PER_MINUTE=1000000000
+  RUST_LOG=warn "$BIN" serve >"$WORK/serve-$backend.log" 2>&1 & SERVER=$!
+  wait_ready $PORT readyz
+  TANGGAP_PASSWORD=bench-password-123 "$BIN" user add --email bench@tanggap.example --name Bench --role admin 2>/dev/null
+  TOKEN=$("$BIN" token create --email bench@tanggap.example)
+  export TOKEN
+
+  wrk_run "$backend: POST /api/v1/tickets" -s bench/post_ticket.lua "http://127.0.0.1:$PORT"
+  rss=$(ps -o rss= -p $SERVER | tr -d ' ')
+  tickets=$(curl -s "http://127.0.0.1:$PORT/api/v1/tickets?limit=1" -H "Authorization: Bearer $TOKEN" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
+  printf '%-34s %10s KiB RSS after creating %s tickets\n' "$backend: server memory" "$rss" "$tickets" | tee -a "$RESULTS"
+
+  wrk_run "$backend: GET /api/v1/tickets (inbox)" -s bench/get_with_token.lua "http://127.0.0.1:$PORT/api/v1/tickets?status=new,open&limit=50"
+  created=$(curl -s -XPOST "http://127.0.0.1:$PORT/api/v1/tickets" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    -d '{"subject":"Lampu jalan mati","body":"Sejak kemarin","channel":"web","contact":{"name":"Ani","email":"ani@warga.example"}}')
+  number=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["number"])' "$created")
+  token=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["access_token"])' "$created")
+  wrk_run "$backend: GET public status lookup" "http://127.0.0.1:$PORT/api/v1/public/tickets/$number?token=$token"
+  rss=$(ps -o rss= -p $SERVER | tr -d ' ')
+  printf '%-34s %10s KiB RSS at the end\n' "$backend: server memory" "$rss" | tee -a "$RESULTS"
+
+  kill -TERM $SERVER; wait $SERVER 2>/dev/null || true
+  unset TANGGAP__DATABASE__URL TANGGAP__SERVER__BIND TANGGAP__PUBLIC__LOOKUPS_PER_MINUTE
+done
+[ -n "${TANGGAP_BENCH_PG:-}" ] || psql "$PG/postgres" -qc 'DROP DATABASE IF EXISTS tanggap_bench_raw' -c 'DROP DATABASE IF EXISTS tanggap_bench' >/dev/null
+echo "== summary"; cat "$RESULTS"
