@@ -102,19 +102,28 @@ impl AppContext {
     where
         F: Fn(&mut DbConnection) -> AppResult<T>,
     {
-        let mut last = None;
-        for _ in 0..WRITE_ATTEMPTS {
+        retry_on_conflict(&self.numbers, || {
             let mut conn = self.db.write_conn()?;
-            match crate::db::write_tx(&mut conn, &f) {
-                Err(e @ AppError::Conflict { code: "duplicate", .. }) => {
-                    self.numbers.reset();
-                    last = Some(e);
-                }
-                other => return other,
-            }
-        }
-        Err(last.unwrap_or_else(|| AppError::internal("write retries exhausted")))
+            crate::db::write_tx(&mut conn, &f)
+        })
     }
+}
+
+/// The retry rule of every write: a unique-constraint conflict (a racing request stored the same
+/// thing first, or a ticket-number block was reused after a rollback) means running the write
+/// again on a fresh view, with a fresh number block, a few times.
+fn retry_on_conflict<T>(numbers: &NumberAllocator, mut attempt: impl FnMut() -> AppResult<T>) -> AppResult<T> {
+    let mut last = None;
+    for _ in 0..WRITE_ATTEMPTS {
+        match attempt() {
+            Err(e @ AppError::Conflict { code: "duplicate", .. }) => {
+                numbers.reset();
+                last = Some(e);
+            }
+            other => return other,
+        }
+    }
+    Err(last.unwrap_or_else(|| AppError::internal("write retries exhausted")))
 }
 
 /// A write queued for the group-commit writer: runs in its own savepoint with the same
@@ -133,20 +142,9 @@ where
 {
     fn run(&mut self, conn: &mut DbConnection) {
         use diesel::Connection;
-        for _ in 0..WRITE_ATTEMPTS {
-            // A nested transaction is a savepoint: a failing write undoes only itself.
-            let r = conn.transaction(|c| (self.f)(c));
-            match r {
-                Err(AppError::Conflict { code: "duplicate", .. }) => {
-                    self.numbers.reset();
-                    self.result = Some(r);
-                }
-                other => {
-                    self.result = Some(other);
-                    return;
-                }
-            }
-        }
+        let f = &self.f;
+        // A nested transaction is a savepoint: a failing write undoes only itself.
+        self.result = Some(retry_on_conflict(&self.numbers, || conn.transaction(|c| f(c))));
     }
 
     fn finish(self: Box<Self>, commit: Result<(), String>) {

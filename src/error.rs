@@ -57,6 +57,14 @@ impl AppError {
         AppError::Validation(BTreeMap::from([(name.to_string(), message.into())]))
     }
 
+    /// A record named in the request that does not exist is a validation error on that field.
+    pub fn missing_as_field(e: diesel::result::Error, field: &str) -> AppError {
+        match e {
+            diesel::result::Error::NotFound => AppError::field(field, "does not exist"),
+            other => other.into(),
+        }
+    }
+
     pub fn internal(e: impl std::fmt::Display) -> AppError {
         AppError::Internal(e.to_string())
     }

@@ -204,13 +204,6 @@ pub struct Created {
     pub message: Message,
 }
 
-fn missing_as_field(e: diesel::result::Error, field: &str) -> AppError {
-    match e {
-        diesel::result::Error::NotFound => AppError::field(field, "does not exist"),
-        other => other.into(),
-    }
-}
-
 /// An agent records a complaint for a citizen (e.g. taken on the phone).
 pub fn create_ticket(
     ctx: &AppContext,
@@ -221,11 +214,13 @@ pub fn create_ticket(
     let at = ctx.clock.now();
     let (contact, _) = resolve_contact(conn, &input.contact.identities, Some(&input.contact.name), at)?;
     let category_team = match input.category_id {
-        Some(cat) => crate::admin::repo::category_team(conn, cat).map_err(|e| missing_as_field(e, "category"))?,
+        Some(cat) => {
+            crate::admin::repo::category_team(conn, cat).map_err(|e| AppError::missing_as_field(e, "category"))?
+        }
         None => None,
     };
     if let Some(team) = input.team_id {
-        crate::admin::repo::get_team(conn, team).map_err(|e| missing_as_field(e, "team"))?;
+        crate::admin::repo::get_team(conn, team).map_err(|e| AppError::missing_as_field(e, "team"))?;
     }
     // A category routes to its team unless the agent chose one.
     let team_id = input.team_id.or(category_team);
@@ -336,7 +331,7 @@ pub fn update_ticket(
         && assignee != t.assignee_id
     {
         if let Some(uid) = assignee {
-            let user = auth::repo::get_user(conn, uid).map_err(|e| missing_as_field(e, "assignee"))?;
+            let user = auth::repo::get_user(conn, uid).map_err(|e| AppError::missing_as_field(e, "assignee"))?;
             if !user.active {
                 return Err(AppError::field("assignee", format!("user {uid} is deactivated")));
             }
@@ -356,7 +351,7 @@ pub fn update_ticket(
         && team != t.team_id
     {
         if let Some(tid) = team {
-            crate::admin::repo::get_team(conn, tid).map_err(|e| missing_as_field(e, "team"))?;
+            crate::admin::repo::get_team(conn, tid).map_err(|e| AppError::missing_as_field(e, "team"))?;
         }
         record_event(
             conn,
@@ -373,7 +368,7 @@ pub fn update_ticket(
         && cat != t.category_id
     {
         if let Some(cid) = cat {
-            crate::admin::repo::get_category(conn, cid).map_err(|e| missing_as_field(e, "category"))?;
+            crate::admin::repo::get_category(conn, cid).map_err(|e| AppError::missing_as_field(e, "category"))?;
         }
         record_event(
             conn,

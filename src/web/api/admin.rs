@@ -100,10 +100,7 @@ pub async fn create_category(
     let team = b.team;
     idempotency::run(&ctx, &req, who.0.user_id, &b, move |ctx, conn| {
         if let Some(t) = team {
-            repo::get_team(conn, t).map_err(|e| match e {
-                diesel::result::Error::NotFound => AppError::field("team", "does not exist"),
-                other => other.into(),
-            })?;
+            repo::get_team(conn, t).map_err(|e| AppError::missing_as_field(e, "team"))?;
         }
         let c = repo::insert_category(conn, &name, team, ctx.clock.now_naive()).map_err(|e| taken(e, "name"))?;
         Ok((
