@@ -39,6 +39,7 @@ pub struct Settings {
     pub tickets: TicketSettings,
     pub public: PublicSettings,
     pub jobs: JobSettings,
+    pub phone: PhoneSettings,
     #[serde(default)]
     pub webhooks: Vec<WebhookEndpoint>,
 }
@@ -89,6 +90,18 @@ pub struct JobSettings {
     pub batch_size: u32,
     pub concurrency: usize,
     pub http_timeout_secs: u64,
+}
+
+/// The phone channel: the Generic CTI push endpoint and the optional Twilio voice webhooks.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneSettings {
+    /// The `{token}` of `POST /api/v1/cti/{token}`; empty disables the endpoint (404).
+    pub cti_token: Secret,
+    /// A missed inbound call is due to be called back within this many minutes.
+    pub callback_target_minutes: u32,
+    /// Twilio auth token for `X-Twilio-Signature`; empty disables the Twilio webhooks (404).
+    pub twilio_auth_token: Secret,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -191,6 +204,7 @@ impl Settings {
         if self.public.lookups_per_minute == 0 {
             return Err(bad("public.lookups_per_minute", "must be at least 1"));
         }
+        crate::phone::validate_settings(&self.phone).map_err(|(key, m)| bad(key, &m))?;
         for (i, hook) in self.webhooks.iter().enumerate() {
             if !matches!(hook.url.scheme(), "http" | "https") {
                 return Err(bad(&format!("webhooks[{i}].url"), "must be http:// or https://"));
@@ -324,6 +338,31 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("tickets.timezone"), "{err}");
+    }
+
+    #[test]
+    fn phone_settings_are_checked() {
+        let s = load(&[("TANGGAP__PHONE__CTI_TOKEN", "pbx-token-0123456789abcdef")]).unwrap();
+        assert_eq!(s.phone.cti_token.expose(), "pbx-token-0123456789abcdef");
+        assert!(!format!("{s:?}").contains("pbx-token-0123456789abcdef"));
+        let err = load(&[("TANGGAP__PHONE__CTI_TOKEN", "short")]).unwrap_err().to_string();
+        assert!(err.contains("phone.cti_token"), "{err}");
+        let err = load(&[("TANGGAP__PHONE__CTI_TOKEN", "has a space in it 0123456789")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("phone.cti_token"), "{err}");
+        let err = load(&[("TANGGAP__PHONE__CALLBACK_TARGET_MINUTES", "0")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("phone.callback_target_minutes"), "{err}");
+        let err = load(&[("TANGGAP__PHONE__CALLBACK_TARGET_MINUTES", "-5")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("phone.callback_target_minutes"), "{err}");
+        let err = load(&[("TANGGAP__PHONE__TWILIO_AUTH_TOKEN", "abc")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("phone.twilio_auth_token"), "{err}");
     }
 
     #[test]

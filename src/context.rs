@@ -23,6 +23,8 @@ pub struct AppContext {
     pub jobs_ready: Arc<Notify>,
     pub http: reqwest::Client,
     pub rate_limiter: Arc<RateLimiter>,
+    /// Live caller-log changes for agent consoles (phone channel).
+    pub call_feed: crate::phone::feed::CallFeed,
     /// SQLite only: the group-commit writer behind [`AppContext::write`].
     writer: Option<BatchWriter>,
 }
@@ -50,6 +52,7 @@ impl AppContext {
             jobs_ready: Arc::new(Notify::new()),
             http,
             rate_limiter: Arc::new(RateLimiter::default()),
+            call_feed: Default::default(),
         })
     }
 

@@ -16,6 +16,7 @@ pub mod error;
 pub mod idempotency;
 pub mod intake;
 pub mod jobs;
+pub mod phone;
 pub mod startup;
 pub mod tickets;
 pub mod web;

@@ -172,6 +172,62 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    calls (id) {
+        id -> BigInt,
+        call_id -> Text,
+        source -> Text,
+        direction -> Text,
+        from_raw -> Text,
+        to_raw -> Text,
+        from_number -> Nullable<Text>,
+        to_number -> Nullable<Text>,
+        remote_number -> Nullable<Text>,
+        queue -> Nullable<Text>,
+        users -> Text,
+        state -> Text,
+        cause -> Nullable<Text>,
+        answered_by -> Nullable<Text>,
+        answering_number -> Nullable<Text>,
+        blocked -> Bool,
+        initialized_at -> Timestamp,
+        answered_at -> Nullable<Timestamp>,
+        ended_at -> Nullable<Timestamp>,
+        waiting_secs -> Nullable<BigInt>,
+        talking_secs -> Nullable<BigInt>,
+        contact_id -> Nullable<BigInt>,
+        ticket_id -> Nullable<BigInt>,
+        recording_url -> Nullable<Text>,
+        callback_due_at -> Nullable<Timestamp>,
+        callback_done_at -> Nullable<Timestamp>,
+        callback_done_by -> Nullable<BigInt>,
+        callback_resolution -> Nullable<Text>,
+        callback_call_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    call_events (id) {
+        id -> BigInt,
+        call_id -> Text,
+        event -> Text,
+        payload -> Text,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    blocked_numbers (id) {
+        id -> BigInt,
+        number -> Text,
+        reason -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(categories -> teams (team_id));
 diesel::joinable!(users -> teams (team_id));
 diesel::joinable!(auth_tokens -> users (user_id));
@@ -197,4 +253,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     ticket_events,
     jobs,
     idempotency_keys,
+    calls,
+    call_events,
+    blocked_numbers,
 );

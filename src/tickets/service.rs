@@ -183,6 +183,7 @@ pub fn change_status(
     Ok(())
 }
 
+#[derive(Clone, Debug)]
 pub struct ContactInput {
     pub name: String,
     pub identities: Vec<Identity>,

@@ -4,6 +4,7 @@ pub mod api;
 pub mod auth;
 pub mod pages;
 pub mod ratelimit;
+pub mod twilio;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -31,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/readyz", web::get().to(readyz))
     .service(web::scope("/api/v1").configure(api::configure))
     .configure(pages::configure)
+    .configure(twilio::configure)
     .default_service(web::to(not_found));
 }
 

@@ -7,6 +7,7 @@ mod intake;
 mod jobs_webhooks;
 mod listing;
 mod migrations;
+mod phone;
 mod public;
 mod smoke;
 mod status;

@@ -2,6 +2,8 @@
 //! services inside one transaction; they never run SQL themselves.
 
 mod admin;
+pub mod call_views;
+mod calls;
 mod contacts;
 pub mod public;
 mod sessions;
@@ -32,7 +34,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/categories", web::post().to(admin::create_category))
         .route("/jobs", web::get().to(admin::list_jobs))
         .route("/jobs/{id}/retry", web::post().to(admin::retry_job))
-        .route("/public/tickets/{number}", web::get().to(public::get_public_ticket));
+        .route("/public/tickets/{number}", web::get().to(public::get_public_ticket))
+        .configure(calls::configure);
 }
 
 /// Opaque keyset cursor over descending ids.

@@ -133,18 +133,24 @@ pub async fn create_ticket(
     let user_id = who.0.user_id;
     idempotency::run(&ctx, &req, user_id, &b, move |ctx, conn| {
         let created = service::create_ticket(ctx, conn, user_id, &input)?;
-        let mut view = serde_json::to_value(TicketView::new(&created.ticket, &Default::default()))?;
-        view["access_token"] = json!(created.access_token);
-        view["status_url"] = json!(format!(
-            "{}/status/{}?token={}",
-            ctx.settings.public_base(),
-            created.ticket.number,
-            created.access_token
-        ));
-        view["message_id"] = json!(created.message.id);
-        Ok((StatusCode::CREATED, view))
+        Ok((StatusCode::CREATED, created_json(ctx, &created)?))
     })
     .await
+}
+
+/// A ticket just created by an agent: its view with the citizen's access token and status link
+/// (shown this once) and the id of its first message.
+pub fn created_json(ctx: &crate::context::AppContext, created: &service::Created) -> AppResult<serde_json::Value> {
+    let mut view = serde_json::to_value(TicketView::new(&created.ticket, &Default::default()))?;
+    view["access_token"] = json!(created.access_token);
+    view["status_url"] = json!(format!(
+        "{}/status/{}?token={}",
+        ctx.settings.public_base(),
+        created.ticket.number,
+        created.access_token
+    ));
+    view["message_id"] = json!(created.message.id);
+    Ok(view)
 }
 
 #[derive(Debug, Deserialize)]

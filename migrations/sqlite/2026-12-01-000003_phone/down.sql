@@ -1,0 +1,3 @@
+DROP TABLE blocked_numbers;
+DROP TABLE call_events;
+DROP TABLE calls;
