@@ -39,8 +39,10 @@ impl Application {
             App::new()
                 // Method and path only: the query string can hold a citizen's access token.
                 .wrap(
-                    Logger::new("%a \"%{method}xi %U\" %s %b %Dms")
+                    Logger::new("%a \"%{method}xi %{path}xi\" %s %b %Dms")
                         .custom_request_replace("method", |req| req.method().to_string())
+                        // The path can hold the PBX's CTI token.
+                        .custom_request_replace("path", |req| crate::phone::cti::loggable_path(req.path()))
                         .exclude("/healthz"),
                 )
                 .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))

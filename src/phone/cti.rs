@@ -11,6 +11,14 @@ use serde_json::Value;
 use super::{CallDirection, CallEvent, EventKind};
 use crate::error::{AppError, AppResult};
 
+/// A request path fit for the access log: the CTI token in `/api/v1/cti/{token}` is a secret.
+pub fn loggable_path(path: &str) -> String {
+    match path.strip_prefix("/api/v1/cti/") {
+        Some(_) => "/api/v1/cti/***".to_string(),
+        None => path.to_string(),
+    }
+}
+
 /// The body's format, from its content type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -192,6 +200,12 @@ pub fn parse(format: Format, body: &[u8]) -> AppResult<CallEvent> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_token_never_reaches_the_log() {
+        assert_eq!(loggable_path("/api/v1/cti/secret-token-0123456789"), "/api/v1/cti/***");
+        assert_eq!(loggable_path("/api/v1/calls"), "/api/v1/calls");
+    }
 
     #[test]
     fn json_and_form_give_the_same_event() {

@@ -236,21 +236,30 @@ pub fn callbacks(
     }
 }
 
-/// Open callbacks for `number` from calls that began no later than `until`, except `except`.
+/// Open callbacks for `number` from calls that began no later than `until`, except `except`,
+/// locked (PostgreSQL) so that an event of that call being folded at the same time is not lost.
 pub fn open_callbacks_for(
     conn: &mut DbConnection,
     number: &str,
     until: NaiveDateTime,
     except: i64,
 ) -> QueryResult<Vec<Call>> {
-    calls::table
-        .filter(calls::remote_number.eq(number))
-        .filter(calls::callback_due_at.is_not_null())
-        .filter(calls::callback_done_at.is_null())
-        .filter(calls::initialized_at.le(until))
-        .filter(calls::id.ne(except))
-        .select(Call::as_select())
-        .load(conn)
+    macro_rules! open_for {
+        () => {
+            calls::table
+                .filter(calls::remote_number.eq(number))
+                .filter(calls::callback_due_at.is_not_null())
+                .filter(calls::callback_done_at.is_null())
+                .filter(calls::initialized_at.le(until))
+                .filter(calls::id.ne(except))
+                .order(calls::id.asc())
+                .select(Call::as_select())
+        };
+    }
+    match conn {
+        DbConnection::Postgresql(c) => open_for!().for_update().load(c),
+        DbConnection::Sqlite(c) => open_for!().load(c),
+    }
 }
 
 /// The first answered call with `number` that began at or after `since`, except `except`.
