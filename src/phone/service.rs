@@ -216,16 +216,27 @@ pub fn ticket_from_call(
                     "the caller's number is unknown (anonymous); give the citizen's phone or e-mail",
                 )
             })?;
-            let id = crate::contacts::Identity::parse(crate::contacts::IdentityKind::Phone, &number)
-                .map_err(AppError::internal)?;
+            let mut identities = vec![
+                crate::contacts::Identity::parse(crate::contacts::IdentityKind::Phone, &number)
+                    .map_err(AppError::internal)?,
+            ];
             let name = match call.contact_id {
-                Some(c) => crate::contacts::repo::get(conn, c)?.name,
+                Some(c) => {
+                    // The matched contact may own the number as WhatsApp only: name that identity
+                    // too, so the ticket is theirs (and the number becomes their phone as well).
+                    for i in crate::contacts::repo::identities_of(conn, &[c])? {
+                        if i.value == number
+                            && let Some(kind) = crate::contacts::IdentityKind::parse(&i.kind)
+                            && kind != crate::contacts::IdentityKind::Phone
+                        {
+                            identities.push(crate::contacts::Identity { kind, value: i.value });
+                        }
+                    }
+                    crate::contacts::repo::get(conn, c)?.name
+                }
                 None => number,
             };
-            ContactInput {
-                name,
-                identities: vec![id],
-            }
+            ContactInput { name, identities }
         }
     };
     let created = tickets::create_ticket(

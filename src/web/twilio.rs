@@ -11,6 +11,7 @@ use crate::phone::service::{self, Source};
 use crate::phone::twilio;
 use crate::web::Ctx;
 use crate::web::api::call_views::publish;
+use crate::web::api::calls::read_body;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/webhooks/twilio/voice", web::post().to(post_twilio_voice))
@@ -18,7 +19,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Verifies and records one webhook; returns whether an inbound caller is blocked.
-async fn record(ctx: &Ctx, req: &HttpRequest, body: &[u8]) -> AppResult<bool> {
+async fn record(ctx: &Ctx, req: &HttpRequest, payload: web::Payload) -> AppResult<bool> {
     let token = ctx.settings.phone.twilio_auth_token.expose();
     if token.is_empty() {
         return Err(AppError::NotFound);
@@ -28,9 +29,10 @@ async fn record(ctx: &Ctx, req: &HttpRequest, body: &[u8]) -> AppResult<bool> {
         .get("X-Twilio-Signature")
         .and_then(|v| v.to_str().ok())
         .ok_or(AppError::Unauthorized)?;
+    let body = read_body(payload).await?;
     let path = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or(req.path());
     let url = format!("{}{path}", ctx.settings.public_base());
-    let params = twilio::params(body);
+    let params = twilio::params(&body);
     if !twilio::verify(token, &url, &params, signature) {
         log::warn!("Twilio webhook with a bad signature refused ({})", req.path());
         return Err(AppError::Unauthorized);
@@ -57,8 +59,8 @@ async fn record(ctx: &Ctx, req: &HttpRequest, body: &[u8]) -> AppResult<bool> {
 
 /// The incoming-call webhook. A blocked caller is rejected as busy; anyone else is put in the
 /// Twilio queue `tanggap`, from which agents' Twilio clients take calls.
-pub async fn post_twilio_voice(ctx: Ctx, req: HttpRequest, body: web::Bytes) -> AppResult<HttpResponse> {
-    let reject = record(&ctx, &req, &body).await?;
+pub async fn post_twilio_voice(ctx: Ctx, req: HttpRequest, payload: web::Payload) -> AppResult<HttpResponse> {
+    let reject = record(&ctx, &req, payload).await?;
     let twiml = if reject {
         r#"<?xml version="1.0" encoding="UTF-8"?><Response><Reject reason="busy"/></Response>"#
     } else {
@@ -67,7 +69,7 @@ pub async fn post_twilio_voice(ctx: Ctx, req: HttpRequest, body: web::Bytes) -> 
     Ok(HttpResponse::Ok().content_type("text/xml").body(twiml))
 }
 
-pub async fn post_twilio_status(ctx: Ctx, req: HttpRequest, body: web::Bytes) -> AppResult<HttpResponse> {
-    record(&ctx, &req, &body).await?;
+pub async fn post_twilio_status(ctx: Ctx, req: HttpRequest, payload: web::Payload) -> AppResult<HttpResponse> {
+    record(&ctx, &req, payload).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -52,14 +52,28 @@ fn invalid_token() -> HttpResponse {
         }))
 }
 
+/// Largest webhook body read (a CTI event is a few hundred bytes, a Twilio callback a few KiB).
+const MAX_BODY: usize = 64 * 1024;
+
+/// Reads a webhook body up to [`MAX_BODY`].
+pub async fn read_body(payload: web::Payload) -> AppResult<web::Bytes> {
+    match payload.to_bytes_limited(MAX_BODY).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => Err(AppError::BadRequest(format!("cannot read the request body: {e}"))),
+        Err(_) => Err(AppError::BadRequest(format!(
+            "the body is larger than {MAX_BODY} bytes"
+        ))),
+    }
+}
+
 /// `POST /api/v1/cti/{token}`: one Generic CTI event. The token is checked before the body is
-/// parsed; a wrong token records nothing. Answers `{}` or, for an inbound `newCall` from a
+/// read; a wrong token records nothing. Answers `{}` or, for an inbound `newCall` from a
 /// blocked number, `{"action":"reject","reason":"busy"}`.
 pub async fn post_cti_event(
     ctx: Ctx,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     let configured = ctx.settings.phone.cti_token.expose();
     if configured.is_empty() {
@@ -69,6 +83,7 @@ pub async fn post_cti_event(
         log::warn!("CTI event with a wrong token refused");
         return Ok(invalid_token());
     }
+    let body = read_body(payload).await?;
     let ct = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let event = cti::parse(cti::Format::detect(ct, &body)?, &body)?;
     let at = ctx.clock.now();

@@ -3,7 +3,7 @@
 
 mod admin;
 pub mod call_views;
-mod calls;
+pub mod calls;
 mod contacts;
 pub mod public;
 mod sessions;

@@ -170,6 +170,10 @@ crate::both_backends! {
         let r = app.http.post(app.url(&format!("/api/v1/cti/{TOKEN}")))
             .header("Content-Type", "application/json").body("{\"event\": ").send().await.unwrap();
         assert_eq!(r.status().as_u16(), 400);
+        let r = app.http.post(app.url(&format!("/api/v1/cti/{TOKEN}")))
+            .header("Content-Type", "application/json").body(vec![b' '; 70 * 1024]).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 400);
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
         let long_id = "x".repeat(251);
         let (status, body) = cti(&app, &event("newCall", &long_id, "in", "0812", "0224200112")).await;
         assert_eq!(status, 422, "{body}");

@@ -37,6 +37,17 @@ crate::both_backends! {
         }
         let (_, list) = app.get(&app.agent_token, "/api/v1/calls?number=081234567890").await;
         assert_eq!(list["items"].as_array().unwrap().len(), 5);
+        // A ticket from the call is the same citizen's, though they were known on WhatsApp only.
+        let call = call_by_call_id(&app, "match-0").await;
+        let (status, created) = app
+            .post(&app.agent_token, &format!("/api/v1/calls/{}/ticket", call["id"]), &json!({ "notes": "Menanyakan bansos." }))
+            .await;
+        assert_eq!(status, 201, "{created}");
+        assert_eq!(created["ticket"]["contact_id"], wa.contact_id);
+        assert_eq!(created["ticket"]["subject"], "Telepon dari +6281234567890");
+        let (_, contact) = app.get(&app.agent_token, &format!("/api/v1/contacts/{}", wa.contact_id)).await;
+        let kinds: Vec<&str> = contact["identities"].as_array().unwrap().iter().map(|i| i["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["whatsapp", "phone"], "{contact}");
         // An unknown caller has no contact yet.
         cti_ok(&app, &event("newCall", "stranger", "in", "0899 0000 1111", "0224200112")).await;
         assert!(call_by_call_id(&app, "stranger").await["contact"].is_null());
