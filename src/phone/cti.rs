@@ -20,30 +20,35 @@ pub fn loggable_path(path: &str) -> String {
 }
 
 /// The body's format, from its content type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Format {
     Json,
     Form,
+    /// `multipart/form-data` (what `curl -F` sends), with its boundary.
+    Multipart(String),
 }
 
 impl Format {
-    /// JSON or form-encoded by the content type; without one (or `text/plain`), a body starting
-    /// with `{` is JSON. Anything else is refused with a message saying what to send.
-    pub fn detect(ct: Option<&str>, body: &[u8]) -> AppResult<Format> {
-        let ct = ct
-            .unwrap_or("")
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
+    /// JSON or a form by the content type; without one (or `text/plain`), a body starting with
+    /// `{` is JSON. Anything else is refused with a message saying what to send.
+    pub fn detect(content_type: Option<&str>, body: &[u8]) -> AppResult<Format> {
+        let full = content_type.unwrap_or("");
+        let mut params = full.split(';').map(str::trim);
+        let ct = params.next().unwrap_or("").to_ascii_lowercase();
         match ct.as_str() {
             "application/json" => Ok(Format::Json),
             "application/x-www-form-urlencoded" => Ok(Format::Form),
+            "multipart/form-data" => params
+                .filter_map(|p| p.strip_prefix("boundary="))
+                .map(|b| b.trim_matches('"').to_string())
+                .find(|b| !b.is_empty() && b.len() <= 70)
+                .map(Format::Multipart)
+                .ok_or_else(|| AppError::BadRequest("multipart/form-data without a boundary".into())),
             "" | "text/plain" if body.trim_ascii_start().starts_with(b"{") => Ok(Format::Json),
             "" | "text/plain" => Ok(Format::Form),
             _ => Err(AppError::BadRequest(format!(
-                "unsupported Content-Type `{ct}`: send application/json or application/x-www-form-urlencoded"
+                "unsupported Content-Type `{ct}`: send application/json, application/x-www-form-urlencoded \
+                 or multipart/form-data"
             ))),
         }
     }
@@ -92,15 +97,52 @@ fn raw_from_json(body: &[u8]) -> AppResult<Raw> {
 }
 
 fn raw_from_form(body: &[u8]) -> Raw {
+    raw_from_pairs(url::form_urlencoded::parse(body).into_owned())
+}
+
+/// Form fields; `user` and `user[]` may repeat.
+fn raw_from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Raw {
     let mut raw = Raw::default();
-    for (k, v) in url::form_urlencoded::parse(body) {
+    for (k, v) in pairs {
         if k == "user" || k == "user[]" {
-            raw.users.push(v.into_owned());
+            raw.users.push(v);
         } else {
-            raw.fields.insert(k.into_owned(), v.into_owned());
+            raw.fields.insert(k, v);
         }
     }
     raw
+}
+
+/// The text fields of a `multipart/form-data` body (file parts are skipped).
+fn raw_from_multipart(body: &[u8], boundary: &str) -> AppResult<Raw> {
+    let text = std::str::from_utf8(body).map_err(|_| AppError::BadRequest("the form is not UTF-8 text".into()))?;
+    let delimiter = format!("--{boundary}");
+    let mut pairs = Vec::new();
+    for part in text.split(delimiter.as_str()).skip(1) {
+        if part.starts_with("--") {
+            break;
+        }
+        let part = part.strip_prefix("\r\n").unwrap_or(part);
+        let (head, value) = part
+            .split_once("\r\n\r\n")
+            .ok_or_else(|| AppError::BadRequest("a multipart part without headers".into()))?;
+        let disposition = head
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("content-disposition:"))
+            .unwrap_or("");
+        if disposition.contains("filename=") {
+            continue;
+        }
+        if let Some(name) = disposition
+            .split(';')
+            .filter_map(|p| p.trim().strip_prefix("name="))
+            .map(|n| n.trim_matches('"').to_string())
+            .next()
+        {
+            pairs.push((name, value.strip_suffix("\r\n").unwrap_or(value).to_string()));
+        }
+    }
+    Ok(raw_from_pairs(pairs))
 }
 
 const KNOWN: [&str; 10] = [
@@ -125,6 +167,7 @@ pub fn parse(format: Format, body: &[u8]) -> AppResult<CallEvent> {
     let raw = match format {
         Format::Json => raw_from_json(body)?,
         Format::Form => raw_from_form(body),
+        Format::Multipart(boundary) => raw_from_multipart(body, &boundary)?,
     };
     let mut errors = BTreeMap::new();
     let get = |k: &str| raw.fields.get(k).map(|s| s.trim().to_string());
@@ -213,8 +256,21 @@ mod tests {
             "callId":"c-1","user":["Dewi Anggraini","Rudi Hartono"],"queue":"pengaduan","extra":{"x":1}}"#;
         let form = b"event=newCall&from=6281234500001&to=62224200112&direction=in&callId=c-1\
             &user%5B%5D=Dewi+Anggraini&user%5B%5D=Rudi+Hartono&queue=pengaduan";
+        let multipart = "--XyZ\r\nContent-Disposition: form-data; name=\"event\"\r\n\r\nnewCall\r\n\
+            --XyZ\r\nContent-Disposition: form-data; name=\"from\"\r\n\r\n6281234500001\r\n\
+            --XyZ\r\nContent-Disposition: form-data; name=\"to\"\r\n\r\n62224200112\r\n\
+            --XyZ\r\nContent-Disposition: form-data; name=\"direction\"\r\n\r\nin\r\n\
+            --XyZ\r\nContent-Disposition: form-data; name=\"callId\"\r\n\r\nc-1\r\n\
+            --XyZ\r\nContent-Disposition: form-data; name=\"user[]\"\r\n\r\nDewi Anggraini\r\n\
+            --XyZ\r\nContent-Disposition: form-data; name=\"user[]\"\r\n\r\nRudi Hartono\r\n\
+            --XyZ\r\nContent-Disposition: form-data; name=\"queue\"\r\n\r\npengaduan\r\n--XyZ--\r\n";
         let a = parse(Format::Json, json).unwrap();
         assert_eq!(a, parse(Format::Form, form).unwrap());
+        let ct = Some("multipart/form-data; boundary=XyZ");
+        assert_eq!(
+            a,
+            parse(Format::detect(ct, b"").unwrap(), multipart.as_bytes()).unwrap()
+        );
         assert_eq!(a.users, ["Dewi Anggraini", "Rudi Hartono"]);
         let one = parse(
             Format::Json,
@@ -251,7 +307,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, AppError::Validation(f) if f.contains_key("recordingUrl")));
-        assert!(Format::detect(Some("multipart/form-data; boundary=x"), b"").is_err());
+        assert!(Format::detect(Some("multipart/form-data"), b"").is_err());
         assert_eq!(
             Format::detect(Some("application/json; charset=utf-8"), b"").unwrap(),
             Format::Json

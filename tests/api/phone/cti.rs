@@ -114,6 +114,24 @@ crate::both_backends! {
         // The JSON form of the same newCall is a repeat.
         cti_ok(&app, &cti_fixture("seq_a_answered/01_newCall.json")).await;
         assert_eq!(count_rows(&app, "call_events"), 1);
+        // `curl -F` sends multipart/form-data.
+        let answer = cti_fixture("seq_a_answered/02_answer.json");
+        let mut body = String::new();
+        for (k, v) in answer.as_object().unwrap() {
+            body.push_str(&format!("--b0undary\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{}\r\n", v.as_str().unwrap()));
+        }
+        body.push_str("--b0undary--\r\n");
+        let r = app
+            .http
+            .post(app.url(&format!("/api/v1/cti/{TOKEN}")))
+            .header("Content-Type", "multipart/form-data; boundary=b0undary")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let call = call_by_call_id(&app, "b6f1c0de-7a51-4c3e-9d11-2608130001aa").await;
+        assert_eq!((call["state"].as_str(), call["answered_by"].as_str()), (Some("answered"), Some("Dewi Anggraini")));
     }
 
     async fn edge_cases_from_the_fixtures(app, with_cti) {
