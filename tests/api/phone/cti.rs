@@ -281,6 +281,46 @@ crate::both_backends! {
         assert_eq!(open["items"].as_array().unwrap().len(), 25);
     }
 
+    async fn racing_repeats_and_racing_events_of_one_call(app, with_cti) {
+        // The same newCall eight times at once, then answer and hangup racing each other.
+        let send_all = |bodies: Vec<Value>| {
+            let handles: Vec<_> = bodies
+                .into_iter()
+                .map(|body| {
+                    let http = app.http.clone();
+                    let url = app.url(&format!("/api/v1/cti/{TOKEN}"));
+                    actix_web::rt::spawn(async move {
+                        let r = http.post(&url).json(&body).send().await.expect("request");
+                        assert_eq!(r.status().as_u16(), 200);
+                    })
+                })
+                .collect();
+            async move {
+                for h in handles {
+                    h.await.expect("task");
+                }
+            }
+        };
+        let new_call = event("newCall", "race-1", "in", "0857 1234 5678", "0224200112");
+        send_all(vec![new_call; 8]).await;
+        assert_eq!(count_rows(&app, "calls"), 1);
+        assert_eq!(count_rows(&app, "call_events"), 1);
+        let mut answer = event("answer", "race-1", "in", "0857 1234 5678", "0224200112");
+        answer["user"] = json!("Dewi Anggraini");
+        let hangup = event("hangup", "race-1", "in", "0857 1234 5678", "0224200112");
+        send_all(vec![answer.clone(), hangup.clone(), answer, hangup]).await;
+        assert_eq!(count_rows(&app, "call_events"), 3);
+        // Whichever came first, the row is the fold of all three events.
+        let call = call_by_call_id(&app, "race-1").await;
+        let (_, detail) = app.get(&app.agent_token, &format!("/api/v1/calls/{}", call["id"])).await;
+        let at = |e: &str| {
+            detail["events"].as_array().unwrap().iter().find(|x| x["event"] == e).unwrap()["received_at"].clone()
+        };
+        let answered_first = serde_json::from_value::<chrono::DateTime<chrono::Utc>>(at("answer")).unwrap()
+            <= serde_json::from_value::<chrono::DateTime<chrono::Utc>>(at("hangup")).unwrap();
+        assert_eq!(call["state"], if answered_first { "completed" } else { "missed" }, "{detail}");
+    }
+
     async fn caller_log_filters_and_pages(app, with_cti) {
         replay_fixture_sequences(&app).await;
         let get = |q: &'static str| app.get(&app.agent_token, q);
