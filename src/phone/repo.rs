@@ -280,16 +280,23 @@ pub fn answered_since(
         .optional()
 }
 
-/// The contact who owns `number` as a phone or WhatsApp identity.
+/// The contact who owns `number` as a phone identity, else as a WhatsApp one.
 pub fn contact_by_number(conn: &mut DbConnection, number: &str) -> QueryResult<Option<Contact>> {
+    Ok(contacts_by_numbers(conn, &[number.to_string()])?
+        .into_iter()
+        .next()
+        .map(|(_, c)| c))
+}
+
+/// The owners of `numbers` (phone identities before WhatsApp ones), as `(number, contact)`.
+pub fn contacts_by_numbers(conn: &mut DbConnection, numbers: &[String]) -> QueryResult<Vec<(String, Contact)>> {
     contacts::table
         .inner_join(ci::table)
         .filter(ci::kind.eq_any(["phone", "whatsapp"]))
-        .filter(ci::value.eq(number))
-        .order(ci::id.asc())
-        .select(Contact::as_select())
-        .first(conn)
-        .optional()
+        .filter(ci::value.eq_any(numbers))
+        .order((ci::kind.asc(), ci::id.asc()))
+        .select((ci::value, Contact::as_select()))
+        .load(conn)
 }
 
 pub fn contacts_by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Contact>> {

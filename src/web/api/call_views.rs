@@ -159,8 +159,30 @@ fn view(
     }
 }
 
-/// Views of `calls` with their contacts and tickets, in the order given.
+/// Views of `calls` with their contacts and tickets, in the order given. A call stored before its
+/// caller became a contact shows the contact who owns the number now.
 pub fn call_views(conn: &mut DbConnection, calls: &[Call], now: NaiveDateTime) -> AppResult<Vec<CallView>> {
+    let unmatched: Vec<String> = calls
+        .iter()
+        .filter(|c| c.contact_id.is_none())
+        .filter_map(|c| c.remote_number.clone())
+        .collect();
+    let mut owners: HashMap<String, i64> = HashMap::new();
+    if !unmatched.is_empty() {
+        for (number, contact) in repo::contacts_by_numbers(conn, &unmatched)? {
+            owners.entry(number).or_insert(contact.id);
+        }
+    }
+    let calls: Vec<Call> = calls
+        .iter()
+        .cloned()
+        .map(|mut c| {
+            if c.contact_id.is_none() {
+                c.contact_id = c.remote_number.as_ref().and_then(|n| owners.get(n).copied());
+            }
+            c
+        })
+        .collect();
     let mut contact_ids: Vec<i64> = calls.iter().filter_map(|c| c.contact_id).collect();
     contact_ids.sort_unstable();
     contact_ids.dedup();

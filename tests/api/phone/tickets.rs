@@ -51,6 +51,11 @@ crate::both_backends! {
         // An unknown caller has no contact yet.
         cti_ok(&app, &event("newCall", "stranger", "in", "0899 0000 1111", "0224200112")).await;
         assert!(call_by_call_id(&app, "stranger").await["contact"].is_null());
+        // Once someone records a ticket for that number, the log shows who called.
+        let t = app.create_ticket("Air PDAM mati", "+62 899 0000 1111").await;
+        let stranger = call_by_call_id(&app, "stranger").await;
+        assert_eq!(stranger["contact"]["id"], t["contact_id"]);
+        assert_eq!(stranger["open_tickets"][0]["id"], t["id"]);
     }
 
     async fn a_call_becomes_a_ticket_in_one_action(app, with_cti) {
