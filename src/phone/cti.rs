@@ -192,13 +192,18 @@ pub fn parse(format: Format, body: &[u8]) -> AppResult<CallEvent> {
         errors.insert("direction".into(), "Invalid direction! Use `in` or `out`.".into());
     }
     let call_id = get("callId").unwrap_or_default();
-    if call_id.is_empty() || call_id.chars().count() > 250 {
-        errors.insert("callId".into(), "is required, at most 250 characters".into());
+    if call_id.is_empty() || call_id.chars().count() > 250 || call_id.chars().any(char::is_control) {
+        errors.insert(
+            "callId".into(),
+            "is required, at most 250 characters, no control characters".into(),
+        );
     }
     let mut text = |k: &str, max: usize| {
         let v = get(k).filter(|v| !v.is_empty());
-        if v.as_ref().is_some_and(|v| v.chars().count() > max) {
-            errors.insert(k.into(), format!("must be at most {max} characters"));
+        if v.as_ref()
+            .is_some_and(|v| v.chars().count() > max || v.chars().any(char::is_control))
+        {
+            errors.insert(k.into(), format!("at most {max} characters, no control characters"));
         }
         v
     };
@@ -220,7 +225,11 @@ pub fn parse(format: Format, body: &[u8]) -> AppResult<CallEvent> {
         .map(|u| u.trim().to_string())
         .filter(|u| !u.is_empty())
         .collect();
-    if users.len() > 50 || users.iter().any(|u| u.chars().count() > 200) {
+    if users.len() > 50
+        || users
+            .iter()
+            .any(|u| u.chars().count() > 200 || u.chars().any(char::is_control))
+    {
         errors.insert("user".into(), "at most 50 names of at most 200 characters".into());
     }
     match (event, direction, errors.is_empty()) {
@@ -296,6 +305,18 @@ mod tests {
             panic!("{err:?}")
         };
         assert!(fields.contains_key("event") && fields.contains_key("callId"));
+        let err = parse(
+            Format::Json,
+            br#"{"event":"newCall","direction":"in","callId":"a\nFAKE LOG LINE","user":"x\u0007"}"#,
+        )
+        .unwrap_err();
+        let AppError::Validation(fields) = err else {
+            panic!("{err:?}")
+        };
+        assert!(
+            fields.contains_key("callId") && fields.contains_key("user"),
+            "{fields:?}"
+        );
         assert!(matches!(parse(Format::Json, b"[1]"), Err(AppError::BadRequest(_))));
         assert!(matches!(
             parse(Format::Json, b"{not json"),
