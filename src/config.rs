@@ -102,6 +102,8 @@ pub struct PhoneSettings {
     pub callback_target_minutes: u32,
     /// Twilio auth token for `X-Twilio-Signature`; empty disables the Twilio webhooks (404).
     pub twilio_auth_token: Secret,
+    /// Number the PBX should present on outbound calls (`{"action":"dial",…}`); empty = no rule.
+    pub outbound_caller_id: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -363,6 +365,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("phone.twilio_auth_token"), "{err}");
+        let err = load(&[("TANGGAP__PHONE__OUTBOUND_CALLER_ID", "call me")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("phone.outbound_caller_id"), "{err}");
     }
 
     #[test]

@@ -35,6 +35,13 @@ pub fn validate_settings(s: &PhoneSettings) -> Result<(), (&'static str, String)
     if !(1..=10_080).contains(&s.callback_target_minutes) {
         return Err(("phone.callback_target_minutes", "must be 1 to 10080 (one week)".into()));
     }
+    let caller_id = &s.outbound_caller_id;
+    if !caller_id.is_empty() && (caller_id.len() > 32 || !caller_id.chars().all(|c| c.is_ascii_digit() || c == '+')) {
+        return Err((
+            "phone.outbound_caller_id",
+            "must be empty or a number as the PBX dials it (digits, +)".into(),
+        ));
+    }
     let twilio = s.twilio_auth_token.expose();
     if !twilio.is_empty() && twilio.len() < 16 {
         return Err((

@@ -19,7 +19,7 @@ use crate::error::{AppError, AppResult};
 use crate::idempotency;
 use crate::phone::repo::{self, CallFilter, CallbackState};
 use crate::phone::service::{self, CallPatch, CallTicket, Source};
-use crate::phone::{CallState, constant_time_eq, cti, normalise_number};
+use crate::phone::{CallDirection, CallState, EventKind, constant_time_eq, cti, normalise_number};
 use crate::tickets::model::Priority;
 use crate::web::Ctx;
 use crate::web::auth::Authed;
@@ -100,8 +100,11 @@ pub async fn post_cti_event(
         if rec.duplicate { ", a repeat" } else { "" }
     );
     publish(&ctx, rec.touched).await;
+    let caller_id = &ctx.settings.phone.outbound_caller_id;
     Ok(HttpResponse::Ok().json(if rec.reject {
         json!({ "action": "reject", "reason": "busy" })
+    } else if event.event == EventKind::NewCall && event.direction == CallDirection::Out && !caller_id.is_empty() {
+        json!({ "action": "dial", "caller_id": caller_id, "number": event.to })
     } else {
         json!({})
     }))
@@ -150,8 +153,7 @@ pub async fn list_calls(ctx: Ctx, who: Authed, query: web::Query<CallsQuery>) ->
         }
     }
     if let Some(d) = q.direction.as_deref() {
-        let d =
-            crate::phone::CallDirection::parse(d).ok_or_else(|| AppError::field("direction", "must be in or out"))?;
+        let d = CallDirection::parse(d).ok_or_else(|| AppError::field("direction", "must be in or out"))?;
         f.direction = Some(d.as_str().into());
     }
     if let Some(n) = q.number.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
