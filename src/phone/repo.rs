@@ -355,6 +355,17 @@ pub fn insert_blocked(
         .get_result(c))
 }
 
+/// Changes why a number is blocked; `NotFound` when there is none with that id.
+pub fn set_blocked_reason(conn: &mut DbConnection, id: i64, reason: &str) -> QueryResult<BlockedNumber> {
+    diesel::update(blocked_numbers::table.find(id))
+        .set(blocked_numbers::reason.eq(reason))
+        .execute(conn)?;
+    blocked_numbers::table
+        .find(id)
+        .select(BlockedNumber::as_select())
+        .first(conn)
+}
+
 /// Removes a blocked number; `false` when there was none with that id.
 pub fn delete_blocked(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
     Ok(diesel::delete(blocked_numbers::table.find(id)).execute(conn)? == 1)

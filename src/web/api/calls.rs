@@ -35,6 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/callbacks", web::get().to(list_callbacks))
         .route("/blocked-numbers", web::get().to(list_blocked_numbers))
         .route("/blocked-numbers", web::post().to(create_blocked_number))
+        .route("/blocked-numbers/{id}", web::patch().to(update_blocked_number))
         .route("/blocked-numbers/{id}", web::delete().to(delete_blocked_number));
 }
 
@@ -425,10 +426,7 @@ pub async fn create_blocked_number(
     let b = body.into_inner();
     let number = normalise_number(&b.number)
         .ok_or_else(|| AppError::field("number", format!("`{}` is not a phone number", b.number.trim())))?;
-    let reason = b.reason.trim().to_string();
-    if reason.chars().count() > 500 {
-        return Err(AppError::field("reason", "must be at most 500 characters"));
-    }
+    let reason = block_reason(&b.reason)?;
     let user = who.0.user_id;
     idempotency::run(&ctx, &req, user, &b, move |ctx, conn| {
         let row = repo::insert_blocked(conn, &number, &reason, user, ctx.clock.now_naive()).map_err(|e| {
@@ -445,6 +443,37 @@ pub async fn create_blocked_number(
         Ok((StatusCode::CREATED, blocked_json(&row)))
     })
     .await
+}
+
+fn block_reason(raw: &str) -> AppResult<String> {
+    let reason = raw.trim().to_string();
+    if reason.chars().count() > 500 {
+        return Err(AppError::field("reason", "must be at most 500 characters"));
+    }
+    Ok(reason)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBlockReq {
+    pub reason: String,
+}
+
+/// `PATCH /api/v1/blocked-numbers/{id}`: change the reason (the number itself is the row's identity:
+/// block another number instead).
+pub async fn update_blocked_number(
+    ctx: Ctx,
+    who: Authed,
+    path: web::Path<i64>,
+    body: web::Json<UpdateBlockReq>,
+) -> AppResult<HttpResponse> {
+    who.0.require(Role::Admin)?;
+    let id = path.into_inner();
+    let reason = block_reason(&body.reason)?;
+    let row = ctx
+        .write(move |conn| repo::set_blocked_reason(conn, id, &reason).map_err(AppError::from))
+        .await?;
+    Ok(HttpResponse::Ok().json(blocked_json(&row)))
 }
 
 pub async fn delete_blocked_number(ctx: Ctx, who: Authed, path: web::Path<i64>) -> AppResult<HttpResponse> {

@@ -117,6 +117,15 @@ crate::both_backends! {
         assert_eq!(status, 422, "{body}");
         let (_, list) = app.get(&app.admin_token, "/api/v1/blocked-numbers").await;
         assert_eq!(list["items"].as_array().unwrap().len(), 1);
+        let item = format!("/api/v1/blocked-numbers/{}", blocked["id"]);
+        let (status, changed) = app.patch(&app.admin_token, &item, &json!({ "reason": "ancaman kepada petugas" })).await;
+        assert_eq!((status, changed["reason"].as_str()), (200, Some("ancaman kepada petugas")));
+        let (status, _) = app.patch(&app.admin_token, &item, &json!({ "number": "0811" })).await;
+        assert_eq!(status, 400);
+        let (status, _) = app.patch(&app.admin_token, "/api/v1/blocked-numbers/999999", &json!({ "reason": "x" })).await;
+        assert_eq!(status, 404);
+        let (status, _) = app.patch(&app.agent_token, &item, &json!({ "reason": "x" })).await;
+        assert_eq!(status, 403);
 
         // The PBX is told to reject the call, also when it repeats the newCall.
         for _ in 0..2 {
