@@ -41,6 +41,7 @@ pub struct Settings {
     pub jobs: JobSettings,
     #[serde(default)]
     pub webhooks: Vec<WebhookEndpoint>,
+    pub email: crate::email::config::EmailSettings,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -191,6 +192,7 @@ impl Settings {
         if self.public.lookups_per_minute == 0 {
             return Err(bad("public.lookups_per_minute", "must be at least 1"));
         }
+        self.email.validate()?;
         for (i, hook) in self.webhooks.iter().enumerate() {
             if !matches!(hook.url.scheme(), "http" | "https") {
                 return Err(bad(&format!("webhooks[{i}].url"), "must be http:// or https://"));

@@ -94,8 +94,27 @@ fn subject_from(msg: &InboundMessage) -> String {
     s
 }
 
+/// How a message without an explicit `ticket_ref` is threaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Threading {
+    /// Into the contact's open ticket on the channel (chat-like channels).
+    ContactsOpenTicket,
+    /// Always a new ticket (e-mail: a mail that refers to no ticket is a new matter).
+    NewTicket,
+}
+
 /// Intake inside the caller's transaction.
 pub fn ingest_in_tx(ctx: &AppContext, conn: &mut DbConnection, msg: &InboundMessage) -> AppResult<IntakeOutcome> {
+    ingest_in_tx_with(ctx, conn, msg, Threading::ContactsOpenTicket)
+}
+
+/// [`ingest_in_tx`] with an explicit rule for messages that carry no `ticket_ref`.
+pub fn ingest_in_tx_with(
+    ctx: &AppContext,
+    conn: &mut DbConnection,
+    msg: &InboundMessage,
+    threading: Threading,
+) -> AppResult<IntakeOutcome> {
     validate(msg)?;
     if let Some(ext) = &msg.external_id
         && let Some(existing) = repo::find_message_by_external_id(conn, msg.channel.as_str(), ext)?
@@ -130,7 +149,7 @@ pub fn ingest_in_tx(ctx: &AppContext, conn: &mut DbConnection, msg: &InboundMess
         Some(number) => repo::find_by_number(conn, number)?,
         None => None,
     };
-    if target.is_none() {
+    if target.is_none() && threading == Threading::ContactsOpenTicket {
         let channel = msg.channel.as_str();
         target = match repo::latest_unclosed_for_contact(conn, contact.id, channel)? {
             Some(t) => Some(t),

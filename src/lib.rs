@@ -12,6 +12,7 @@ pub mod contacts;
 pub mod context;
 pub mod db;
 pub mod demo;
+pub mod email;
 pub mod error;
 pub mod idempotency;
 pub mod intake;

@@ -172,6 +172,77 @@ diesel::table! {
     }
 }
 
+// E-mail channel (migration 2026-12-01-000002_email).
+
+diesel::table! {
+    email_message_ids (id) {
+        id -> BigInt,
+        rfc_id -> Text,
+        ticket_id -> BigInt,
+        message_id -> Nullable<BigInt>,
+        direction -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    email_raw (message_id) {
+        message_id -> BigInt,
+        raw -> Binary,
+        size_bytes -> BigInt,
+        truncated -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    email_outbound (message_id) {
+        message_id -> BigInt,
+        kind -> Text,
+        to_address -> Text,
+        rfc_id -> Text,
+        last_error -> Nullable<Text>,
+        sent_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    email_participants (ticket_id, address) {
+        ticket_id -> BigInt,
+        address -> Text,
+    }
+}
+
+diesel::table! {
+    email_acks (id) {
+        id -> BigInt,
+        address -> Text,
+        ticket_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    email_ignored (id) {
+        id -> BigInt,
+        rfc_id -> Text,
+        reason -> Text,
+        sender -> Text,
+        subject -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    email_imap_state (mailbox) {
+        mailbox -> Text,
+        uid_validity -> BigInt,
+        last_uid -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(categories -> teams (team_id));
 diesel::joinable!(users -> teams (team_id));
 diesel::joinable!(auth_tokens -> users (user_id));
@@ -181,6 +252,8 @@ diesel::joinable!(ticket_tags -> tickets (ticket_id));
 diesel::joinable!(messages -> tickets (ticket_id));
 diesel::joinable!(attachments -> messages (message_id));
 diesel::joinable!(ticket_events -> tickets (ticket_id));
+diesel::joinable!(email_message_ids -> tickets (ticket_id));
+diesel::joinable!(email_outbound -> messages (message_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     teams,
@@ -197,4 +270,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     ticket_events,
     jobs,
     idempotency_keys,
+    email_message_ids,
+    email_raw,
+    email_outbound,
+    email_participants,
+    email_acks,
+    email_ignored,
+    email_imap_state,
 );

@@ -112,7 +112,7 @@ async fn record(ctx: &AppContext, owner: &str, job: &Job, outcome: Result<(), Jo
                 .write(move |conn| {
                     repo::fail(conn, id, &owner, &message, retry_at, now.naive_utc())?;
                     if dead && kind == KIND_DELIVER_MESSAGE {
-                        crate::tickets::delivery::mark_undeliverable(conn, &payload, &message)?;
+                        crate::tickets::delivery::mark_undeliverable(conn, &payload, &message, now.naive_utc())?;
                     }
                     Ok::<_, AppError>(())
                 })

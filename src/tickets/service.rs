@@ -13,7 +13,7 @@ use crate::contacts::{self, Contact, Identity};
 use crate::context::AppContext;
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
-use crate::jobs::{self, KIND_DELIVER_MESSAGE, webhooks};
+use crate::jobs::webhooks;
 
 /// Appends one audit event.
 pub fn record_event(
@@ -173,6 +173,9 @@ pub fn change_status(
         _ => {}
     }
     record_event(conn, t.id, actor, event_kind, Some(json!(from)), Some(json!(to)), at)?;
+    if to == Status::Resolved && t.channel == Channel::Email.as_str() {
+        crate::email::outbound::enqueue_resolution(ctx, conn, t, at)?;
+    }
     webhooks::emit(
         conn,
         &ctx.settings,
@@ -467,15 +470,7 @@ pub fn add_agent_message(
         at,
     )?;
     if kind == ReplyKind::Reply {
-        let payload = serde_json::to_string(&super::delivery::DeliverMessage { message_id: m.id })?;
-        jobs::repo::enqueue(
-            conn,
-            KIND_DELIVER_MESSAGE,
-            &payload,
-            at.naive_utc(),
-            ctx.settings.jobs.max_attempts as i32,
-            at.naive_utc(),
-        )?;
+        super::delivery::enqueue(ctx, conn, m.id, at)?;
         if t.first_response_at.is_none() {
             t.first_response_at = Some(at.naive_utc());
         }

@@ -328,8 +328,8 @@ mod delivery {
     use super::*;
 
     crate::both_backends! {
-        async fn email_reply_without_adapter_fails_visibly(app) {
-            let (id, mid) = reply_on(&app, "email", json!({ "name": "Andi", "email": "andi@mail.example" })).await;
+        async fn reply_without_adapter_fails_visibly(app) {
+            let (id, mid) = reply_on(&app, "instagram", json!({ "name": "Andi", "instagram": "17841400000000001" })).await;
             assert_eq!(app.run_jobs().await, 1);
             let ticket = app.ticket(id).await;
             assert_eq!(delivery_state(&ticket, mid), "failed");
@@ -339,7 +339,7 @@ mod delivery {
             assert_eq!(dead.len(), 1, "{dead:?}");
             assert_eq!(dead[0]["kind"], "deliver_message");
             assert_eq!(dead[0]["attempts"], 1, "a permanent failure is not retried");
-            assert!(dead[0]["last_error"].as_str().unwrap().contains("email"), "{:?}", dead[0]);
+            assert!(dead[0]["last_error"].as_str().unwrap().contains("instagram"), "{:?}", dead[0]);
         }
 
         async fn phone_reply_is_sent(app) {

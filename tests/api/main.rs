@@ -1,6 +1,7 @@
 //! Integration tests through the real HTTP app, each on SQLite and on PostgreSQL.
 
 mod auth;
+mod email;
 mod helpers;
 mod idempotency;
 mod intake;

@@ -2,6 +2,7 @@
 //! services inside one transaction; they never run SQL themselves.
 
 mod admin;
+mod channels_email;
 mod contacts;
 pub mod public;
 mod sessions;
@@ -32,7 +33,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/categories", web::post().to(admin::create_category))
         .route("/jobs", web::get().to(admin::list_jobs))
         .route("/jobs/{id}/retry", web::post().to(admin::retry_job))
-        .route("/public/tickets/{number}", web::get().to(public::get_public_ticket));
+        .route("/public/tickets/{number}", web::get().to(public::get_public_ticket))
+        .route("/channels/email/inbound", web::post().to(channels_email::receive_email))
+        .route(
+            "/channels/email/messages/{id}/raw",
+            web::get().to(channels_email::get_raw_email),
+        );
 }
 
 /// Opaque keyset cursor over descending ids.
