@@ -6,6 +6,7 @@
 pub mod address;
 pub mod classify;
 pub mod config;
+pub mod imap;
 pub mod inbound;
 pub mod outbound;
 pub mod parse;

@@ -2,6 +2,7 @@
 //! `ingest-email` binary, an IMAP server), real SMTP out to a sink over TCP, on both backends.
 
 mod cli;
+mod imap;
 mod inbound;
 mod outbound;
 mod parsing;
