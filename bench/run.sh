@@ -50,13 +50,21 @@ kill $HELLO; wait $HELLO 2>/dev/null || true
 for backend in sqlite postgres; do
   if [ $backend = sqlite ]; then
     RAW_URL="sqlite://$WORK/raw.db"; URL="sqlite://$WORK/serve.db"
+    MAIL_A="sqlite://$WORK/mail-a.db"; MAIL_B="sqlite://$WORK/mail-b.db"
   else
     psql "$PG/postgres" -qc 'DROP DATABASE IF EXISTS tanggap_bench_raw' -c 'CREATE DATABASE tanggap_bench_raw' \
-      -c 'DROP DATABASE IF EXISTS tanggap_bench' -c 'CREATE DATABASE tanggap_bench' >/dev/null
+      -c 'DROP DATABASE IF EXISTS tanggap_bench' -c 'CREATE DATABASE tanggap_bench' \
+      -c 'DROP DATABASE IF EXISTS tanggap_bench_mail_a' -c 'CREATE DATABASE tanggap_bench_mail_a' \
+      -c 'DROP DATABASE IF EXISTS tanggap_bench_mail_b' -c 'CREATE DATABASE tanggap_bench_mail_b' >/dev/null
     RAW_URL="$PG/tanggap_bench_raw"; URL="$PG/tanggap_bench"
+    MAIL_A="$PG/tanggap_bench_mail_a"; MAIL_B="$PG/tanggap_bench_mail_b"
   fi
   raw=$("$BENCH" raw-insert --url "$RAW_URL" --n 20000 | awk -F'tickets_per_sec=' '{print $2}')
   printf '%-34s %10s tickets/s (one connection, one tx per ticket)\n' "baseline: $backend raw insert" "$raw" | tee -a "$RESULTS"
+  # E-mail intake: 10,000 generated mixed mails, in-process (ingest-email/IMAP path) and over HTTP.
+  RUST_LOG=error "$BENCH" email --url "$MAIL_A" --http-url "$MAIL_B" --n 10000 --concurrency "$CONN" |
+    awk -v b="$backend" '/mails_per_sec/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+      printf "%-34s %10s mails/s\n", b ": e-mail " $1, v["mails_per_sec"] }' | tee -a "$RESULTS"
 
   export TANGGAP__DATABASE__URL=$URL TANGGAP__SERVER__BIND=127.0.0.1:$PORT TANGGAP__PUBLIC__LOOKUPS_PER_MINUTE=1000000000
   RUST_LOG=warn "$BIN" serve >"$WORK/serve-$backend.log" 2>&1 & SERVER=$!
@@ -82,5 +90,6 @@ for backend in sqlite postgres; do
   kill -TERM $SERVER; wait $SERVER 2>/dev/null || true
   unset TANGGAP__DATABASE__URL TANGGAP__SERVER__BIND TANGGAP__PUBLIC__LOOKUPS_PER_MINUTE
 done
-[ -n "${TANGGAP_BENCH_PG:-}" ] || psql "$PG/postgres" -qc 'DROP DATABASE IF EXISTS tanggap_bench_raw' -c 'DROP DATABASE IF EXISTS tanggap_bench' >/dev/null
+[ -n "${TANGGAP_BENCH_PG:-}" ] || psql "$PG/postgres" -qc 'DROP DATABASE IF EXISTS tanggap_bench_raw' -c 'DROP DATABASE IF EXISTS tanggap_bench' \
+  -c 'DROP DATABASE IF EXISTS tanggap_bench_mail_a' -c 'DROP DATABASE IF EXISTS tanggap_bench_mail_b' >/dev/null
 echo "== summary"; cat "$RESULTS"

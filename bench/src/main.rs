@@ -3,6 +3,8 @@
 //!   two events), one transaction per ticket, straight through diesel on one connection;
 //! * `hello`: an actix handler that touches no database.
 
+mod email;
+
 use std::time::Instant;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
@@ -28,6 +30,19 @@ enum Cmd {
         #[arg(long, default_value_t = 20000)]
         n: usize,
     },
+    /// Store a generated corpus of N mixed e-mails in-process and over HTTP; prints mails/s.
+    Email {
+        /// Database for the in-process run (fresh).
+        #[arg(long)]
+        url: String,
+        /// Database for the HTTP run (fresh).
+        #[arg(long)]
+        http_url: String,
+        #[arg(long, default_value_t = 10000)]
+        n: usize,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+    },
     /// Serve `GET /hello` and `POST /hello` on BIND with no database.
     Hello {
         #[arg(long, default_value = "127.0.0.1:18099")]
@@ -38,6 +53,12 @@ enum Cmd {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().cmd {
         Cmd::RawInsert { url, n } => raw_insert(&url, n),
+        Cmd::Email {
+            url,
+            http_url,
+            n,
+            concurrency,
+        } => email::run(&url, &http_url, n, concurrency),
         Cmd::Hello { bind } => actix_web::rt::System::new().block_on(async move {
             HttpServer::new(|| {
                 App::new().route(
