@@ -26,8 +26,8 @@ pub fn normalize_id(raw: &str) -> Option<String> {
 
 /// A fresh Message-ID for an outbound mail on ticket `number` (no angle brackets).
 pub fn new_outbound_id(number: &str, message_id: i64, domain: &str) -> String {
-    let nonce: u32 = rand::thread_rng().r#gen();
-    format!("tiket-{number}.art-{message_id}.{nonce:08x}@{domain}")
+    let nonce: u64 = rand::thread_rng().r#gen();
+    format!("tiket-{number}.art-{message_id}.{nonce:016x}@{domain}")
 }
 
 /// True for a Message-ID we minted (mail of ours coming back is a loop).

@@ -128,6 +128,18 @@ fn sender_identity(mail: &ParsedEmail) -> Identity {
     }
 }
 
+/// Our From address or one of our reply addresses (`<local>+…@<domain>`).
+fn is_our_address(ctx: &AppContext, addr: &str) -> bool {
+    let Ok(own) = ctx.settings.email.from_mailbox() else {
+        return false;
+    };
+    let own = own.email.to_string();
+    let Some((local, domain)) = own.rsplit_once('@') else {
+        return false;
+    };
+    addr == own || (addr.starts_with(&format!("{local}+")) && addr.ends_with(&format!("@{domain}")))
+}
+
 /// Keeps a machine mail (auto-reply, bounce) as an internal note on ticket `t`, with its
 /// Message-ID (so it is not stored twice) and its original.
 pub(crate) fn store_note(
@@ -187,6 +199,9 @@ pub fn store(ctx: &AppContext, conn: &mut DbConnection, mail: &ParsedEmail) -> A
         r.reason = Some(reason);
         Ok(r)
     };
+    if is_our_address(ctx, mail.from.as_str()) {
+        return ignore(conn, "mail from our own address (loop)".into());
+    }
     match &mail.class {
         Class::Loop => return ignore(conn, "our own mail came back (loop)".into()),
         Class::Bounce(b) => return outbound::record_bounce(ctx, conn, mail, b),
@@ -281,17 +296,8 @@ pub fn store(ctx: &AppContext, conn: &mut DbConnection, mail: &ParsedEmail) -> A
         mail.over_limit,
         at,
     )?;
-    let own = ctx
-        .settings
-        .email
-        .from_mailbox()
-        .map_err(AppError::internal)?
-        .email
-        .to_string();
-    let own_domain_local = own.split('@').next().unwrap_or_default().to_string();
     for addr in std::iter::once(mail.from.as_str()).chain(mail.cc.iter().map(String::as_str)) {
-        let ours = addr == own || addr.starts_with(&format!("{own_domain_local}+"));
-        if !ours && crate::contacts::Email::parse(addr).is_ok() {
+        if !is_our_address(ctx, addr) && crate::contacts::Email::parse(addr).is_ok() {
             repo::add_participant(conn, out.ticket_id, addr)?;
         }
     }

@@ -217,6 +217,12 @@ both_backends! {
         assert_eq!(note[0].1["attachments_not_stored"][0]["size_bytes"], 30 * 1024 * 1024);
     }
 
+    async fn mail_from_our_own_address_is_a_loop(app, |s| email_settings(s, None)) {
+        let report = deliver_ok(&app, &mail(OUR_FROM, "Laporan diterima", Some("own-1@pemkot.example"), "", "Terima kasih.")).await;
+        assert_eq!(report["action"], "ignored", "{report}");
+        assert_eq!(ticket_count(&app).await, 0);
+    }
+
     async fn mail_without_message_id_is_deduplicated_by_content(app, |s| email_settings(s, None)) {
         let raw = mail("Warga <warga@mail.example>", "Tanpa Message-ID", None, "", "Isi laporan.");
         let a = deliver_ok(&app, &raw).await;
