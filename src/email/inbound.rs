@@ -194,7 +194,7 @@ pub fn store(ctx: &AppContext, conn: &mut DbConnection, mail: &ParsedEmail) -> A
             &mail.subject,
             now.naive_utc(),
         )?;
-        log::info!("email {}: ignored ({reason})", mail.key);
+        log::info!("email {}: ignored ({reason})", mail.log_id());
         let mut r = EmailReport::new("ignored");
         r.reason = Some(reason);
         Ok(r)
@@ -324,7 +324,7 @@ pub fn store(ctx: &AppContext, conn: &mut DbConnection, mail: &ParsedEmail) -> A
     }
     log::info!(
         "email {}: {} ticket {} message {}",
-        mail.key,
+        mail.log_id(),
         report.action,
         out.ticket_id,
         out.message_id

@@ -461,7 +461,11 @@ pub fn record_bounce(
         mail.full_text.trim()
     );
     super::inbound::store_note(conn, &t, mail, &body, now)?;
-    log::info!("email {}: bounce for message {} ({status})", mail.key, o.message_id);
+    log::info!(
+        "email {}: bounce for message {} ({status})",
+        mail.log_id(),
+        o.message_id
+    );
     let mut r = EmailReport::new("bounce_recorded");
     r.ticket_id = Some(t.id);
     r.ticket_number = Some(t.number);

@@ -52,6 +52,13 @@ pub struct ParsedEmail {
     pub over_limit: bool,
 }
 
+impl ParsedEmail {
+    /// A short stand-in for the Message-ID in logs (which can carry names and addresses).
+    pub fn log_id(&self) -> String {
+        hex::encode(&Sha256::digest(self.key.as_bytes())[..6])
+    }
+}
+
 /// A refusal: the input is not a mail message.
 fn not_mail(why: &str) -> AppError {
     AppError::BadRequest(format!("not an e-mail message: {why}"))
