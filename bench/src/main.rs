@@ -93,6 +93,7 @@ fn raw_insert(url: &str, n: usize) -> anyhow::Result<()> {
                     created_at: ts,
                     updated_at: ts,
                     last_inbound_at: Some(ts),
+                    thread_key: None,
                 },
             )?;
             let m = repo::insert_message(
@@ -108,6 +109,7 @@ fn raw_insert(url: &str, n: usize) -> anyhow::Result<()> {
                     external_id: None,
                     delivery_state: "received",
                     created_at: ts,
+                    metadata: None,
                 },
             )?;
             for kind in ["created", "message_added"] {

@@ -1,11 +1,13 @@
 //! Integration tests through the real HTTP app, each on SQLite and on PostgreSQL.
 
 mod auth;
+mod fake_graph;
 mod helpers;
 mod idempotency;
 mod intake;
 mod jobs_webhooks;
 mod listing;
+mod meta;
 mod migrations;
 mod public;
 mod smoke;

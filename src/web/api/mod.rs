@@ -3,6 +3,7 @@
 
 mod admin;
 mod contacts;
+mod inbound;
 pub mod public;
 mod sessions;
 mod tickets;
@@ -32,6 +33,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/categories", web::post().to(admin::create_category))
         .route("/jobs", web::get().to(admin::list_jobs))
         .route("/jobs/{id}/retry", web::post().to(admin::retry_job))
+        .route("/inbound-events", web::get().to(inbound::list_inbound_events))
+        .route("/inbound-events/{id}", web::get().to(inbound::get_inbound_event))
+        .route(
+            "/inbound-events/{id}/reprocess",
+            web::post().to(inbound::reprocess_inbound_event),
+        )
         .route("/public/tickets/{number}", web::get().to(public::get_public_ticket));
 }
 
