@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod channels;
 pub mod cli;
 pub mod clock;
 pub mod config;

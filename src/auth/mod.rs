@@ -88,6 +88,11 @@ impl Principal {
     }
 }
 
+/// Compares secrets without leaking where they differ through timing (the length may leak).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 pub fn hash_password(password: &str) -> Result<String, String> {
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
     Argon2::default()

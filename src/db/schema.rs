@@ -92,6 +92,7 @@ diesel::table! {
         resolved_at -> Nullable<Timestamp>,
         closed_at -> Nullable<Timestamp>,
         last_inbound_at -> Nullable<Timestamp>,
+        thread_key -> Nullable<Text>,
     }
 }
 
@@ -115,6 +116,10 @@ diesel::table! {
         external_id -> Nullable<Text>,
         delivery_state -> Text,
         created_at -> Timestamp,
+        metadata -> Nullable<Text>,
+        delivery_error -> Nullable<Text>,
+        edited_at -> Nullable<Timestamp>,
+        deleted_at -> Nullable<Timestamp>,
     }
 }
 
@@ -128,6 +133,7 @@ diesel::table! {
         sha256 -> Text,
         content -> Nullable<Binary>,
         created_at -> Timestamp,
+        source_url -> Nullable<Text>,
     }
 }
 
@@ -250,6 +256,18 @@ diesel::joinable!(contact_identities -> contacts (contact_id));
 diesel::joinable!(tickets -> contacts (contact_id));
 diesel::joinable!(ticket_tags -> tickets (ticket_id));
 diesel::joinable!(messages -> tickets (ticket_id));
+diesel::table! {
+    inbound_events (id) {
+        id -> BigInt,
+        source -> Text,
+        payload -> Binary,
+        received_at -> Timestamp,
+        state -> Text,
+        outcome -> Nullable<Text>,
+        processed_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(attachments -> messages (message_id));
 diesel::joinable!(ticket_events -> tickets (ticket_id));
 diesel::joinable!(email_message_ids -> tickets (ticket_id));
@@ -277,4 +295,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     email_acks,
     email_ignored,
     email_imap_state,
+    inbound_events,
 );

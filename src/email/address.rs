@@ -86,7 +86,7 @@ pub fn number_from_recipients<'a>(
             return None;
         }
         let expected = mac(secret, number);
-        crate::tickets::public::constant_time_eq(expected.as_bytes(), given.to_ascii_lowercase().as_bytes())
+        crate::auth::constant_time_eq(expected.as_bytes(), given.to_ascii_lowercase().as_bytes())
             .then(|| number.to_string())
     })
 }

@@ -163,6 +163,7 @@ pub(crate) fn store_note(
             external_id: Some(&mail.key),
             delivery_state: DeliveryState::Internal.as_str(),
             created_at: at,
+            metadata: None,
         },
     )?;
     repo::insert_id(conn, &mail.key, t.id, Some(m.id), "inbound", at)?;
@@ -256,6 +257,7 @@ pub fn store(ctx: &AppContext, conn: &mut DbConnection, mail: &ParsedEmail) -> A
         channel: Channel::Email,
         external_id: Some(mail.key.clone()),
         sender: sender_identity(mail),
+        also_known_as: Vec::new(),
         display_name: mail.from_name.clone(),
         subject: Some(mail.subject.clone()).filter(|s| !s.is_empty()),
         text,
@@ -266,9 +268,12 @@ pub fn store(ctx: &AppContext, conn: &mut DbConnection, mail: &ParsedEmail) -> A
                 filename: a.filename.clone(),
                 content_type: a.content_type.clone(),
                 content: a.content.clone(),
+                source_url: None,
             })
             .collect(),
         ticket_ref: threaded.as_ref().map(|(t, _)| t.number.clone()),
+        thread_key: None,
+        metadata: None,
         received_at: now,
     };
     let out = intake::ingest_in_tx_with(ctx, conn, &msg, Threading::NewTicket)?;

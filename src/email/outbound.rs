@@ -135,6 +135,7 @@ fn enqueue(
             external_id: None,
             delivery_state: DeliveryState::Queued.as_str(),
             created_at: now.naive_utc(),
+            metadata: None,
         },
     )?;
     let rfc_id = new_outbound_id(&t.number, m.id, &ctx.settings.email.domain());

@@ -2,11 +2,13 @@
 
 mod auth;
 mod email;
+mod fake_graph;
 mod helpers;
 mod idempotency;
 mod intake;
 mod jobs_webhooks;
 mod listing;
+mod meta;
 mod migrations;
 mod public;
 mod smoke;

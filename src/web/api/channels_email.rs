@@ -7,8 +7,8 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 
+use crate::auth::constant_time_eq;
 use crate::error::{AppError, AppResult};
-use crate::tickets::public::constant_time_eq;
 use crate::web::Ctx;
 use crate::web::auth::Authed;
 

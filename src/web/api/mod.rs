@@ -4,6 +4,7 @@
 mod admin;
 mod channels_email;
 mod contacts;
+mod inbound;
 pub mod public;
 mod sessions;
 mod tickets;
@@ -38,6 +39,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/channels/email/messages/{id}/raw",
             web::get().to(channels_email::get_raw_email),
+        )
+        .route("/inbound-events", web::get().to(inbound::list_inbound_events))
+        .route("/inbound-events/{id}", web::get().to(inbound::get_inbound_event))
+        .route(
+            "/inbound-events/{id}/reprocess",
+            web::post().to(inbound::reprocess_inbound_event),
         );
 }
 

@@ -88,6 +88,7 @@ pub fn seed_sent_mail(app: &TestApp, ticket_id: i64, number: Option<&str>, rfc_i
                     external_id: None,
                     delivery_state: "sent",
                     created_at: now.naive_utc(),
+                    metadata: None,
                 },
             )?;
             let to = "warga@mail.example";
