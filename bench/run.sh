@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Tanggap benchmark: ticket creation, agent inbox listing and citizen status lookups over HTTP on
-# SQLite and PostgreSQL, printed beside baselines measured in the same run on the same machine:
+# Tanggap benchmark: ticket creation, agent inbox listing, citizen status lookups and signed
+# Instagram webhooks over HTTP on SQLite and PostgreSQL, printed beside baselines measured in the
+# same run on the same machine:
 #   * raw_insert: the same rows per ticket written straight through diesel (no HTTP, no auth);
+#   * raw_inbox: the same rows per webhook acknowledgement (stored body + job), straight through diesel;
 #   * hello: a minimal actix handler that touches no database.
+# Webhooks are measured twice: acknowledged per second (the server's workers off, so the HTTP path
+# is measured alone), then processed into tickets per second by one worker draining that queue.
 # Usage: bench/run.sh [seconds-per-run] [connections]      (defaults: 15 s, 32 connections)
 # Needs wrk (apt-get install wrk) and PostgreSQL at TANGGAP_BENCH_PG (default
 # postgres://postgres@127.0.0.1:5432); it creates and drops the database tanggap_bench there.
@@ -41,6 +45,8 @@ wait_ready() {
 }
 
 echo "== $(date -u +%FT%TZ) $(nproc) cores; wrk -t2 -c$CONN -d${DUR}s on the same machine" | tee "$RESULTS"
+META_SECRET=bench-app-secret-0001
+"$BENCH" meta-payloads --n 100000 --secret "$META_SECRET" --out "$WORK/payloads.tsv"
 
 "$BENCH" hello --bind 127.0.0.1:18099 & HELLO=$!
 wait_ready 18099 hello
@@ -50,15 +56,27 @@ kill $HELLO; wait $HELLO 2>/dev/null || true
 for backend in sqlite postgres; do
   if [ $backend = sqlite ]; then
     RAW_URL="sqlite://$WORK/raw.db"; URL="sqlite://$WORK/serve.db"
+    MAIL_A="sqlite://$WORK/mail-a.db"; MAIL_B="sqlite://$WORK/mail-b.db"
   else
     psql "$PG/postgres" -qc 'DROP DATABASE IF EXISTS tanggap_bench_raw' -c 'CREATE DATABASE tanggap_bench_raw' \
-      -c 'DROP DATABASE IF EXISTS tanggap_bench' -c 'CREATE DATABASE tanggap_bench' >/dev/null
+      -c 'DROP DATABASE IF EXISTS tanggap_bench' -c 'CREATE DATABASE tanggap_bench' \
+      -c 'DROP DATABASE IF EXISTS tanggap_bench_mail_a' -c 'CREATE DATABASE tanggap_bench_mail_a' \
+      -c 'DROP DATABASE IF EXISTS tanggap_bench_mail_b' -c 'CREATE DATABASE tanggap_bench_mail_b' >/dev/null
     RAW_URL="$PG/tanggap_bench_raw"; URL="$PG/tanggap_bench"
+    MAIL_A="$PG/tanggap_bench_mail_a"; MAIL_B="$PG/tanggap_bench_mail_b"
   fi
   raw=$("$BENCH" raw-insert --url "$RAW_URL" --n 20000 | awk -F'tickets_per_sec=' '{print $2}')
   printf '%-34s %10s tickets/s (one connection, one tx per ticket)\n' "baseline: $backend raw insert" "$raw" | tee -a "$RESULTS"
+  # E-mail intake: 10,000 generated mixed mails, in-process (ingest-email/IMAP path) and over HTTP.
+  RUST_LOG=error "$BENCH" email --url "$MAIL_A" --http-url "$MAIL_B" --n 10000 --concurrency "$CONN" |
+    awk -v b="$backend" '/mails_per_sec/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+      printf "%-34s %10s mails/s\n", b ": e-mail " $1, v["mails_per_sec"] }' | tee -a "$RESULTS"
+  raw=$("$BENCH" raw-inbox --url "$RAW_URL" --n 20000 | awk -F'acks_per_sec=' '{print $2}')
+  printf '%-34s %10s acks/s (one connection, one tx per body)\n' "baseline: $backend raw inbox insert" "$raw" | tee -a "$RESULTS"
 
   export TANGGAP__DATABASE__URL=$URL TANGGAP__SERVER__BIND=127.0.0.1:$PORT TANGGAP__PUBLIC__LOOKUPS_PER_MINUTE=1000000000
+  export TANGGAP__JOBS__RUN_IN_SERVE=false TANGGAP__INSTAGRAM__APP_SECRETS=$META_SECRET
+  export TANGGAP__INSTAGRAM__ACCOUNT_ID=17841400000000001
   RUST_LOG=warn "$BIN" serve >"$WORK/serve-$backend.log" 2>&1 & SERVER=$!
   wait_ready $PORT readyz
   TANGGAP_PASSWORD=bench-password-123 "$BIN" user add --email bench@tanggap.example --name Bench --role admin 2>/dev/null
@@ -79,8 +97,15 @@ for backend in sqlite postgres; do
   rss=$(ps -o rss= -p $SERVER | tr -d ' ')
   printf '%-34s %10s KiB RSS at the end\n' "$backend: server memory" "$rss" | tee -a "$RESULTS"
 
+  PAYLOADS=$WORK/payloads.tsv THREADS=2 wrk_run "$backend: POST /webhooks/instagram" -s bench/meta_webhook.lua "http://127.0.0.1:$PORT"
+
   kill -TERM $SERVER; wait $SERVER 2>/dev/null || true
-  unset TANGGAP__DATABASE__URL TANGGAP__SERVER__BIND TANGGAP__PUBLIC__LOOKUPS_PER_MINUTE
+  out=$("$BENCH" drain --url "$URL")
+  printf '%-34s %10s bodies/s into tickets (%s)\n' "$backend: webhook processing, 1 worker" \
+    "$(awk -F'jobs_per_sec=' '{print $2}' <<<"$out")" "$(awk '{print $2, $3}' <<<"$out")" | tee -a "$RESULTS"
+  unset TANGGAP__DATABASE__URL TANGGAP__SERVER__BIND TANGGAP__PUBLIC__LOOKUPS_PER_MINUTE TANGGAP__JOBS__RUN_IN_SERVE
+  unset TANGGAP__INSTAGRAM__APP_SECRETS TANGGAP__INSTAGRAM__ACCOUNT_ID
 done
-[ -n "${TANGGAP_BENCH_PG:-}" ] || psql "$PG/postgres" -qc 'DROP DATABASE IF EXISTS tanggap_bench_raw' -c 'DROP DATABASE IF EXISTS tanggap_bench' >/dev/null
+[ -n "${TANGGAP_BENCH_PG:-}" ] || psql "$PG/postgres" -qc 'DROP DATABASE IF EXISTS tanggap_bench_raw' -c 'DROP DATABASE IF EXISTS tanggap_bench' \
+  -c 'DROP DATABASE IF EXISTS tanggap_bench_mail_a' -c 'DROP DATABASE IF EXISTS tanggap_bench_mail_b' >/dev/null
 echo "== summary"; cat "$RESULTS"

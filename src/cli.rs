@@ -42,6 +42,9 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Store one e-mail read from standard input (for MTA pipes). Exit 0 stored, 75 try again
+    /// later, 65 not a mail message.
+    IngestEmail,
     /// Seed a realistic Indonesian demo data set (teams, categories, agents, tickets).
     Demo {
         /// How many tickets to create.
@@ -80,6 +83,10 @@ pub enum TokenCommand {
 
 /// Runs a parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::IngestEmail = cli.command {
+        // The MTA reads the exit code: configuration or database trouble is a temporary failure.
+        std::process::exit(crate::email::pipe::main(&cli.config_dir));
+    }
     let settings = Settings::load(&cli.config_dir)?;
     let ctx = AppContext::open(settings)?;
     match cli.command {
@@ -159,6 +166,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
+        Command::IngestEmail => anyhow::bail!("ingest-email is handled before the database is opened"),
         Command::Demo { tickets } => {
             crate::startup::migrate(&ctx)?;
             let report = crate::demo::seed(&ctx, tickets)?;

@@ -42,6 +42,91 @@ pub struct Settings {
     pub phone: PhoneSettings,
     #[serde(default)]
     pub webhooks: Vec<WebhookEndpoint>,
+    pub email: crate::email::config::EmailSettings,
+    pub meta: MetaSettings,
+    pub instagram: InstagramSettings,
+    pub whatsapp: WhatsappSettings,
+}
+
+/// Shared by the Instagram and WhatsApp channels (both are Meta Graph API platforms).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetaSettings {
+    /// Graph API base URL for both channels; empty = the public hosts (graph.instagram.com for
+    /// Instagram, graph.facebook.com for WhatsApp). Tests point it at a local server.
+    pub graph_base_url: String,
+    pub api_version: String,
+    /// Largest webhook body accepted (Meta batches up to 1000 updates in one).
+    pub webhook_max_bytes: usize,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstagramSettings {
+    /// App secrets that may sign webhooks (comma-separated in the environment).
+    pub app_secrets: SecretList,
+    pub verify_token: Secret,
+    /// Our Instagram professional account id (entry.id of webhooks, sender of replies).
+    pub account_id: String,
+    pub access_token: Secret,
+    /// Send with the HUMAN_AGENT tag between 24 hours and 7 days after the citizen's last message
+    /// (needs Meta's approval of the Human Agent feature).
+    pub human_agent_tag: bool,
+    /// Send API calls per second for the account.
+    pub sends_per_second: u32,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhatsappSettings {
+    pub app_secrets: SecretList,
+    pub verify_token: Secret,
+    /// The business phone number id messages are sent from (metadata.phone_number_id).
+    pub phone_number_id: String,
+    pub access_token: Secret,
+    pub sends_per_second: u32,
+}
+
+/// Several secrets, from a TOML array or a comma-separated string (`A,B` in the environment).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SecretList(pub Vec<Secret>);
+
+impl SecretList {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &Secret> {
+        self.0.iter()
+    }
+}
+
+impl fmt::Debug for SecretList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{} secret(s)]", self.0.len())
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            One(String),
+            Many(Vec<String>),
+        }
+        let items = match Raw::deserialize(d)? {
+            Raw::One(s) => s.split(',').map(str::to_string).collect(),
+            Raw::Many(v) => v,
+        };
+        Ok(SecretList(
+            items
+                .into_iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .map(Secret)
+                .collect(),
+        ))
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -207,6 +292,40 @@ impl Settings {
             return Err(bad("public.lookups_per_minute", "must be at least 1"));
         }
         crate::phone::validate_settings(&self.phone).map_err(|(key, m)| bad(key, &m))?;
+        self.email.validate()?;
+        if !self.meta.graph_base_url.is_empty() {
+            let ok = url::Url::parse(&self.meta.graph_base_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+            if !ok {
+                return Err(bad(
+                    "meta.graph_base_url",
+                    "must be empty or an http:// or https:// address",
+                ));
+            }
+        }
+        if self.meta.api_version.is_empty() || self.meta.api_version.contains('/') {
+            return Err(bad("meta.api_version", "must be a Graph API version such as v23.0"));
+        }
+        if self.meta.webhook_max_bytes < 1024 {
+            return Err(bad("meta.webhook_max_bytes", "must be at least 1024"));
+        }
+        for (name, secrets, per_second) in [
+            (
+                "instagram",
+                &self.instagram.app_secrets,
+                self.instagram.sends_per_second,
+            ),
+            ("whatsapp", &self.whatsapp.app_secrets, self.whatsapp.sends_per_second),
+        ] {
+            if secrets.iter().any(|s| s.expose().len() < 8) {
+                return Err(bad(
+                    &format!("{name}.app_secrets"),
+                    "each secret must be at least 8 characters",
+                ));
+            }
+            if per_second == 0 {
+                return Err(bad(&format!("{name}.sends_per_second"), "must be at least 1"));
+            }
+        }
         for (i, hook) in self.webhooks.iter().enumerate() {
             if !matches!(hook.url.scheme(), "http" | "https") {
                 return Err(bad(&format!("webhooks[{i}].url"), "must be http:// or https://"));

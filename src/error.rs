@@ -27,8 +27,13 @@ pub enum AppError {
     },
     #[error("authentication required")]
     Unauthorized,
+    /// A machine caller (webhook, PBX) whose signature or token did not check out.
+    #[error("{0}")]
+    BadCredentials(String),
     #[error("{0}")]
     Forbidden(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
     #[error("too many requests")]
     RateLimited,
     #[error("service unavailable: {0}")]
@@ -76,7 +81,9 @@ impl AppError {
             AppError::NotFound => "not_found",
             AppError::Conflict { code, .. } => code,
             AppError::Unauthorized => "unauthorized",
+            AppError::BadCredentials(_) => "invalid_credentials",
             AppError::Forbidden(_) => "forbidden",
+            AppError::PayloadTooLarge(_) => "payload_too_large",
             AppError::RateLimited => "rate_limited",
             AppError::Unavailable(_) => "service_unavailable",
             AppError::Internal(_) => "internal_error",
@@ -89,7 +96,10 @@ impl AppError {
                 let names: Vec<&str> = fields.keys().map(String::as_str).collect();
                 format!("invalid or missing fields: {}", names.join(", "))
             }
-            AppError::BadRequest(m) | AppError::Forbidden(m) => m.clone(),
+            AppError::BadRequest(m)
+            | AppError::Forbidden(m)
+            | AppError::BadCredentials(m)
+            | AppError::PayloadTooLarge(m) => m.clone(),
             AppError::NotFound => "the resource does not exist or is not visible to you".into(),
             AppError::Conflict { message, .. } => message.clone(),
             AppError::Unauthorized => "send `Authorization: Bearer <token>` or log in for a session cookie".into(),
@@ -107,8 +117,9 @@ impl ResponseError for AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
-            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Unauthorized | AppError::BadCredentials(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -17,11 +17,14 @@ use crate::tickets::model::*;
 use crate::tickets::service::{self, NewTicketSpec};
 use crate::tickets::{Status, repo};
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct InboundAttachment {
     pub filename: String,
     pub content_type: String,
     pub content: Vec<u8>,
+    /// Where the platform serves media it does not send inline (Instagram CDN, WhatsApp media
+    /// id); with no content, only this link and the metadata are stored.
+    pub source_url: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -30,6 +33,9 @@ pub struct InboundMessage {
     /// The channel's own message id (Instagram mid, Message-ID, wamid, …): the idempotency key.
     pub external_id: Option<String>,
     pub sender: Identity,
+    /// Further identities of the same person the channel vouches for (a WhatsApp id is also
+    /// the citizen's phone number), so one contact gathers every channel they use.
+    pub also_known_as: Vec<Identity>,
     pub display_name: Option<String>,
     /// Subject for a new ticket (e-mail); otherwise the start of the text is used.
     pub subject: Option<String>,
@@ -39,6 +45,11 @@ pub struct InboundMessage {
     pub attachments: Vec<InboundAttachment>,
     /// An explicit ticket number the adapter has verified (e.g. a signed reply address).
     pub ticket_ref: Option<String>,
+    /// A conversation of this contact on the channel other than their direct thread (the
+    /// comments of one citizen under one Instagram post); `None` for direct messages.
+    pub thread_key: Option<String>,
+    /// Channel details kept with the message (reply_to, story, comment ids …).
+    pub metadata: Option<serde_json::Value>,
     pub received_at: DateTime<Utc>,
 }
 
@@ -94,8 +105,27 @@ fn subject_from(msg: &InboundMessage) -> String {
     s
 }
 
+/// How a message without an explicit `ticket_ref` is threaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Threading {
+    /// Into the contact's open ticket on the channel (chat-like channels).
+    ContactsOpenTicket,
+    /// Always a new ticket (e-mail: a mail that refers to no ticket is a new matter).
+    NewTicket,
+}
+
 /// Intake inside the caller's transaction.
 pub fn ingest_in_tx(ctx: &AppContext, conn: &mut DbConnection, msg: &InboundMessage) -> AppResult<IntakeOutcome> {
+    ingest_in_tx_with(ctx, conn, msg, Threading::ContactsOpenTicket)
+}
+
+/// [`ingest_in_tx`] with an explicit rule for messages that carry no `ticket_ref`.
+pub fn ingest_in_tx_with(
+    ctx: &AppContext,
+    conn: &mut DbConnection,
+    msg: &InboundMessage,
+    threading: Threading,
+) -> AppResult<IntakeOutcome> {
     validate(msg)?;
     if let Some(ext) = &msg.external_id
         && let Some(existing) = repo::find_message_by_external_id(conn, msg.channel.as_str(), ext)?
@@ -114,12 +144,10 @@ pub fn ingest_in_tx(ctx: &AppContext, conn: &mut DbConnection, msg: &InboundMess
     }
     let at = msg.received_at;
     let now = ctx.clock.now();
-    let (contact, _) = service::resolve_contact(
-        conn,
-        std::slice::from_ref(&msg.sender),
-        msg.display_name.as_deref(),
-        now,
-    )?;
+    let mut identities = Vec::with_capacity(1 + msg.also_known_as.len());
+    identities.push(msg.sender.clone());
+    identities.extend(msg.also_known_as.iter().cloned());
+    let (contact, _) = service::resolve_contact(conn, &identities, msg.display_name.as_deref(), now)?;
     let actor = Actor::Contact(contact.id);
     // One message per citizen at a time: a burst must thread into one ticket, not open several.
     crate::contacts::repo::lock(conn, contact.id)?;
@@ -130,11 +158,12 @@ pub fn ingest_in_tx(ctx: &AppContext, conn: &mut DbConnection, msg: &InboundMess
         Some(number) => repo::find_by_number(conn, number)?,
         None => None,
     };
-    if target.is_none() {
+    if target.is_none() && threading == Threading::ContactsOpenTicket {
         let channel = msg.channel.as_str();
-        target = match repo::latest_unclosed_for_contact(conn, contact.id, channel)? {
+        let thread = msg.thread_key.as_deref();
+        target = match repo::latest_unclosed_for_contact(conn, contact.id, channel, thread)? {
             Some(t) => Some(t),
-            None => repo::latest_for_contact(conn, contact.id, channel)?,
+            None => repo::latest_for_contact(conn, contact.id, channel, thread)?,
         };
     }
     let mut parent = None;
@@ -180,6 +209,7 @@ pub fn ingest_in_tx(ctx: &AppContext, conn: &mut DbConnection, msg: &InboundMess
                     actor,
                     at: now,
                     last_inbound_at: Some(at),
+                    thread_key: msg.thread_key.as_deref(),
                 },
             )?;
             if let Some(p) = parent {
@@ -197,6 +227,7 @@ pub fn ingest_in_tx(ctx: &AppContext, conn: &mut DbConnection, msg: &InboundMess
         }
     };
 
+    let metadata = msg.metadata.as_ref().map(|m| m.to_string());
     let message = repo::insert_message(
         conn,
         &NewMessage {
@@ -210,6 +241,7 @@ pub fn ingest_in_tx(ctx: &AppContext, conn: &mut DbConnection, msg: &InboundMess
             external_id: msg.external_id.as_deref(),
             delivery_state: DeliveryState::Received.as_str(),
             created_at: at.naive_utc(),
+            metadata: metadata.as_deref(),
         },
     )?;
     let limit = ctx.settings.tickets.max_attachment_bytes;
@@ -224,8 +256,9 @@ pub fn ingest_in_tx(ctx: &AppContext, conn: &mut DbConnection, msg: &InboundMess
                 content_type: &a.content_type,
                 size_bytes: a.content.len() as i64,
                 sha256: &sha,
-                content: (!too_big).then_some(a.content.as_slice()),
+                content: (!too_big && a.source_url.is_none()).then_some(a.content.as_slice()),
                 created_at: now.naive_utc(),
+                source_url: a.source_url.as_deref(),
             },
         )?;
         if too_big {

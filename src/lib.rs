@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod channels;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod contacts;
 pub mod context;
 pub mod db;
 pub mod demo;
+pub mod email;
 pub mod error;
 pub mod idempotency;
 pub mod intake;

@@ -86,6 +86,11 @@ pub async fn serve(ctx: AppContext) -> anyhow::Result<()> {
     let server = app.server();
     let handle = server.handle();
     let (stop_tx, stop_rx) = watch::channel(false);
+    let pollers = ctx
+        .settings
+        .jobs
+        .run_in_serve
+        .then(|| tokio::spawn(crate::email::imap::run(ctx.clone(), stop_rx.clone())));
     let worker = ctx
         .settings
         .jobs
@@ -100,6 +105,9 @@ pub async fn serve(ctx: AppContext) -> anyhow::Result<()> {
     if let Some(w) = worker {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), w).await;
     }
+    if let Some(p) = pollers {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), p).await;
+    }
     log::info!("stopped");
     Ok(())
 }
@@ -110,11 +118,13 @@ pub async fn work(ctx: AppContext) -> anyhow::Result<()> {
         migrate(&ctx)?;
     }
     let (stop_tx, stop_rx) = watch::channel(false);
+    let pollers = tokio::spawn(crate::email::imap::run(ctx.clone(), stop_rx.clone()));
     let worker = tokio::spawn(crate::jobs::runner::run(ctx, stop_rx));
     shutdown_signal().await;
     log::info!("shutting down the worker after the batch in hand");
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(std::time::Duration::from_secs(30), worker).await;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), pollers).await;
     Ok(())
 }
 

@@ -92,6 +92,7 @@ diesel::table! {
         resolved_at -> Nullable<Timestamp>,
         closed_at -> Nullable<Timestamp>,
         last_inbound_at -> Nullable<Timestamp>,
+        thread_key -> Nullable<Text>,
     }
 }
 
@@ -115,6 +116,10 @@ diesel::table! {
         external_id -> Nullable<Text>,
         delivery_state -> Text,
         created_at -> Timestamp,
+        metadata -> Nullable<Text>,
+        delivery_error -> Nullable<Text>,
+        edited_at -> Nullable<Timestamp>,
+        deleted_at -> Nullable<Timestamp>,
     }
 }
 
@@ -128,6 +133,7 @@ diesel::table! {
         sha256 -> Text,
         content -> Nullable<Binary>,
         created_at -> Timestamp,
+        source_url -> Nullable<Text>,
     }
 }
 
@@ -169,6 +175,77 @@ diesel::table! {
         response_status -> Integer,
         response_body -> Text,
         created_at -> Timestamp,
+    }
+}
+
+// E-mail channel (migration 2026-12-01-000002_email).
+
+diesel::table! {
+    email_message_ids (id) {
+        id -> BigInt,
+        rfc_id -> Text,
+        ticket_id -> BigInt,
+        message_id -> Nullable<BigInt>,
+        direction -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    email_raw (message_id) {
+        message_id -> BigInt,
+        raw -> Binary,
+        size_bytes -> BigInt,
+        truncated -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    email_outbound (message_id) {
+        message_id -> BigInt,
+        kind -> Text,
+        to_address -> Text,
+        rfc_id -> Text,
+        last_error -> Nullable<Text>,
+        sent_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    email_participants (ticket_id, address) {
+        ticket_id -> BigInt,
+        address -> Text,
+    }
+}
+
+diesel::table! {
+    email_acks (id) {
+        id -> BigInt,
+        address -> Text,
+        ticket_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    email_ignored (id) {
+        id -> BigInt,
+        rfc_id -> Text,
+        reason -> Text,
+        sender -> Text,
+        subject -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    email_imap_state (mailbox) {
+        mailbox -> Text,
+        uid_validity -> BigInt,
+        last_uid -> BigInt,
+        updated_at -> Timestamp,
     }
 }
 
@@ -235,8 +312,22 @@ diesel::joinable!(contact_identities -> contacts (contact_id));
 diesel::joinable!(tickets -> contacts (contact_id));
 diesel::joinable!(ticket_tags -> tickets (ticket_id));
 diesel::joinable!(messages -> tickets (ticket_id));
+diesel::table! {
+    inbound_events (id) {
+        id -> BigInt,
+        source -> Text,
+        payload -> Binary,
+        received_at -> Timestamp,
+        state -> Text,
+        outcome -> Nullable<Text>,
+        processed_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(attachments -> messages (message_id));
 diesel::joinable!(ticket_events -> tickets (ticket_id));
+diesel::joinable!(email_message_ids -> tickets (ticket_id));
+diesel::joinable!(email_outbound -> messages (message_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     teams,
@@ -256,4 +347,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     calls,
     call_events,
     blocked_numbers,
+    email_message_ids,
+    email_raw,
+    email_outbound,
+    email_participants,
+    email_acks,
+    email_ignored,
+    email_imap_state,
+    inbound_events,
 );

@@ -281,12 +281,15 @@ impl Run<'_> {
             channel: plan.channel,
             external_id: Some(format!("demo-{}-{:06}-{seq}", plan.channel, plan.index)),
             sender: plan.sender.clone(),
+            also_known_as: Vec::new(),
             display_name: Some(plan.name.clone()),
             subject,
             text,
             html: None,
             attachments: Vec::new(),
             ticket_ref: None,
+            thread_key: None,
+            metadata: None,
             received_at: at,
         };
         let out = intake::ingest_blocking(&self.ctx, &msg)?;
@@ -312,7 +315,7 @@ impl Run<'_> {
         let (user, id) = (t.agent.0, t.id);
         let ctx = &self.ctx;
         let ticket = ctx.write_blocking(|conn| {
-            let (mut ticket, _) = service::add_agent_message(ctx, conn, user, id, kind, text)?;
+            let (mut ticket, _, _) = service::add_agent_message(ctx, conn, user, id, kind, text, None)?;
             if let Some(s) = status.filter(|s| s.as_str() != ticket.status) {
                 let patch = TicketPatch {
                     status: Some(s),

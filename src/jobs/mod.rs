@@ -15,7 +15,9 @@ use crate::db::schema::jobs;
 /// Kinds of job this build knows how to run.
 pub const KIND_WEBHOOK: &str = "webhook";
 pub const KIND_DELIVER_MESSAGE: &str = "deliver_message";
-pub const KINDS: &[&str] = &[KIND_WEBHOOK, KIND_DELIVER_MESSAGE];
+/// Turn one stored Instagram/WhatsApp webhook body into messages.
+pub const KIND_META_EVENT: &str = "meta_event";
+pub const KINDS: &[&str] = &[KIND_WEBHOOK, KIND_DELIVER_MESSAGE, KIND_META_EVENT];
 
 #[derive(Clone, Debug, Queryable, Selectable, Serialize)]
 #[diesel(table_name = jobs)]

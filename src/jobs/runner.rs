@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::Duration as ChronoDuration;
 use tokio::sync::watch;
 
-use super::{Job, JobFailure, KIND_DELIVER_MESSAGE, KIND_WEBHOOK, backoff_secs, repo, webhooks};
+use super::{Job, JobFailure, KIND_DELIVER_MESSAGE, KIND_META_EVENT, KIND_WEBHOOK, backoff_secs, repo, webhooks};
 use crate::context::AppContext;
 use crate::error::AppError;
 
@@ -67,6 +67,7 @@ async fn execute(ctx: &AppContext, job_id: i64, kind: &str, payload: &str) -> Re
     match kind {
         KIND_WEBHOOK => webhooks::deliver(&ctx.http, &ctx.settings, payload, ctx.clock.now()).await,
         KIND_DELIVER_MESSAGE => crate::tickets::delivery::deliver(ctx, payload).await,
+        KIND_META_EVENT => crate::channels::meta::process::run(ctx, payload).await,
         other => Err(JobFailure::Permanent(format!("unknown job kind `{other}`"))),
     }
 }
@@ -112,7 +113,7 @@ async fn record(ctx: &AppContext, owner: &str, job: &Job, outcome: Result<(), Jo
                 .write(move |conn| {
                     repo::fail(conn, id, &owner, &message, retry_at, now.naive_utc())?;
                     if dead && kind == KIND_DELIVER_MESSAGE {
-                        crate::tickets::delivery::mark_undeliverable(conn, &payload, &message)?;
+                        crate::tickets::delivery::mark_undeliverable(conn, &payload, &message, now.naive_utc())?;
                     }
                     Ok::<_, AppError>(())
                 })

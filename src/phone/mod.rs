@@ -52,13 +52,6 @@ pub fn validate_settings(s: &PhoneSettings) -> Result<(), (&'static str, String)
     Ok(())
 }
 
-/// Compares secrets in constant time (over SHA-256 digests, so lengths do not leak either).
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    use sha2::{Digest, Sha256};
-    let (x, y) = (Sha256::digest(a), Sha256::digest(b));
-    x.iter().zip(y.iter()).fold(0u8, |acc, (p, q)| acc | (p ^ q)) == 0
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EventKind {
     #[serde(rename = "newCall")]

@@ -287,7 +287,7 @@ pub fn attach_call(
         });
     }
     if let Some(text) = notes {
-        tickets::add_agent_message(ctx, conn, user_id, ticket_id, ReplyKind::Note, text)?;
+        tickets::add_agent_message(ctx, conn, user_id, ticket_id, ReplyKind::Note, text, None)?;
     }
     // The agent vouches that this number is the ticket's citizen: remember it when nobody has it.
     if let Some(number) = &call.remote_number

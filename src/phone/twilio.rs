@@ -6,30 +6,16 @@
 //! name + value)).
 
 use base64::Engine;
-use sha1::{Digest, Sha1};
+use hmac::{Hmac, Mac};
+use sha1::Sha1;
 
 use super::{CallDirection, CallEvent, EventKind};
 use crate::error::{AppError, AppResult};
 
-/// HMAC-SHA1 (RFC 2104), written out because the `hmac` crate in use is tied to another
-/// generation of the digest traits than `sha1`.
-fn hmac_sha1(key: &[u8], message: &[u8]) -> [u8; 20] {
-    const BLOCK: usize = 64;
-    let mut k = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        k[..20].copy_from_slice(&Sha1::digest(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
-    }
-    let mut inner = Sha1::new();
-    inner.update(k.map(|b| b ^ 0x36));
-    inner.update(message);
-    let mut outer = Sha1::new();
-    outer.update(k.map(|b| b ^ 0x5c));
-    outer.update(inner.finalize());
-    let mut out = [0u8; 20];
-    out.copy_from_slice(&outer.finalize());
-    out
+fn hmac_sha1(key: &[u8], message: &[u8]) -> Vec<u8> {
+    let mut mac = Hmac::<Sha1>::new_from_slice(key).expect("HMAC takes any key");
+    mac.update(message);
+    mac.finalize().into_bytes().to_vec()
 }
 
 /// The signature Twilio sends for a POST of `params` to `url`.
@@ -45,7 +31,7 @@ pub fn signature(auth_token: &str, url: &str, params: &[(String, String)]) -> St
 }
 
 pub fn verify(auth_token: &str, url: &str, params: &[(String, String)], header: &str) -> bool {
-    super::constant_time_eq(signature(auth_token, url, params).as_bytes(), header.trim().as_bytes())
+    crate::auth::constant_time_eq(signature(auth_token, url, params).as_bytes(), header.trim().as_bytes())
 }
 
 /// The form parameters of a webhook body.

@@ -53,9 +53,12 @@ text_enum!(Direction { Inbound => "inbound", Outbound => "outbound", Note => "no
 
 text_enum!(
     /// Delivery of a message: inbound ones are `received`; outbound ones move
-    /// `queued → sent → delivered → read` or end `failed`; notes are `internal`.
+    /// `queued → sent → delivered → read` or end `failed`; notes are `internal`. A reply the
+    /// platform would refuse now (its messaging window is closed) is `held` until the citizen
+    /// writes again, then queued.
     DeliveryState {
         Received => "received",
+        Held => "held",
         Queued => "queued",
         Sent => "sent",
         Delivered => "delivered",
@@ -64,6 +67,20 @@ text_enum!(
         Internal => "internal",
     }
 );
+
+impl DeliveryState {
+    /// Progress of an outbound message; a status report never moves it backwards
+    /// (a late `delivered` after `read` changes nothing).
+    pub fn outbound_rank(self) -> u8 {
+        match self {
+            DeliveryState::Held | DeliveryState::Queued => 1,
+            DeliveryState::Sent => 2,
+            DeliveryState::Delivered => 3,
+            DeliveryState::Read => 4,
+            _ => 0,
+        }
+    }
+}
 
 text_enum!(ActorKind { User => "user", Contact => "contact", System => "system" });
 
@@ -89,6 +106,7 @@ pub struct Ticket {
     pub resolved_at: Option<NaiveDateTime>,
     pub closed_at: Option<NaiveDateTime>,
     pub last_inbound_at: Option<NaiveDateTime>,
+    pub thread_key: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -109,6 +127,7 @@ pub struct NewTicket<'a> {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub last_inbound_at: Option<NaiveDateTime>,
+    pub thread_key: Option<&'a str>,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
@@ -125,6 +144,12 @@ pub struct Message {
     pub external_id: Option<String>,
     pub delivery_state: String,
     pub created_at: NaiveDateTime,
+    /// Channel details as JSON (reply_to, story, reactions, comment ids, reply route).
+    pub metadata: Option<String>,
+    /// Why delivery failed, or why the reply is held.
+    pub delivery_error: Option<String>,
+    pub edited_at: Option<NaiveDateTime>,
+    pub deleted_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]
@@ -140,6 +165,7 @@ pub struct NewMessage<'a> {
     pub external_id: Option<&'a str>,
     pub delivery_state: &'a str,
     pub created_at: NaiveDateTime,
+    pub metadata: Option<&'a str>,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable)]
@@ -152,6 +178,7 @@ pub struct AttachmentMeta {
     pub size_bytes: i64,
     pub sha256: String,
     pub created_at: NaiveDateTime,
+    pub source_url: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -164,6 +191,7 @@ pub struct NewAttachment<'a> {
     pub sha256: &'a str,
     pub content: Option<&'a [u8]>,
     pub created_at: NaiveDateTime,
+    pub source_url: Option<&'a str>,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable)]

@@ -64,7 +64,7 @@ pub fn find(conn: &mut DbConnection, number: &str, token: &str) -> AppResult<Pub
     let Some(t) = repo::find_by_number(conn, number)? else {
         return Err(AppError::NotFound);
     };
-    if !constant_time_eq(t.access_token_hash.as_bytes(), given.as_bytes()) {
+    if !crate::auth::constant_time_eq(t.access_token_hash.as_bytes(), given.as_bytes()) {
         return Err(AppError::NotFound);
     }
     let mut timeline: Vec<(NaiveDateTime, TimelineEntry)> = Vec::new();
@@ -113,10 +113,6 @@ pub fn find(conn: &mut DbConnection, number: &str, token: &str) -> AppResult<Pub
     })
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +151,7 @@ mod tests {
 
     #[test]
     fn constant_time_compare() {
+        use crate::auth::constant_time_eq;
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"ab"));

@@ -26,15 +26,29 @@ pub fn find_by_number(conn: &mut DbConnection, number: &str) -> QueryResult<Opti
         .optional()
 }
 
-/// The contact's most recent ticket on `channel` that is not closed.
+fn contact_thread<'a>(
+    contact_id: i64,
+    channel: &'a str,
+    thread_key: Option<&'a str>,
+) -> tickets::BoxedQuery<'a, crate::db::MultiBackend> {
+    let q = tickets::table
+        .filter(tickets::contact_id.eq(contact_id))
+        .filter(tickets::channel.eq(channel))
+        .into_boxed();
+    match thread_key {
+        Some(k) => q.filter(tickets::thread_key.eq(k)),
+        None => q.filter(tickets::thread_key.is_null()),
+    }
+}
+
+/// The contact's most recent ticket on `channel` (and in `thread_key`) that is not closed.
 pub fn latest_unclosed_for_contact(
     conn: &mut DbConnection,
     contact_id: i64,
     channel: &str,
+    thread_key: Option<&str>,
 ) -> QueryResult<Option<Ticket>> {
-    tickets::table
-        .filter(tickets::contact_id.eq(contact_id))
-        .filter(tickets::channel.eq(channel))
+    contact_thread(contact_id, channel, thread_key)
         .filter(tickets::status.ne("closed"))
         .order(tickets::id.desc())
         .select(Ticket::as_select())
@@ -42,11 +56,14 @@ pub fn latest_unclosed_for_contact(
         .optional()
 }
 
-/// The contact's most recent ticket on `channel`, whatever its status.
-pub fn latest_for_contact(conn: &mut DbConnection, contact_id: i64, channel: &str) -> QueryResult<Option<Ticket>> {
-    tickets::table
-        .filter(tickets::contact_id.eq(contact_id))
-        .filter(tickets::channel.eq(channel))
+/// The contact's most recent ticket on `channel` (and in `thread_key`), whatever its status.
+pub fn latest_for_contact(
+    conn: &mut DbConnection,
+    contact_id: i64,
+    channel: &str,
+    thread_key: Option<&str>,
+) -> QueryResult<Option<Ticket>> {
+    contact_thread(contact_id, channel, thread_key)
         .order(tickets::id.desc())
         .select(Ticket::as_select())
         .first(conn)
@@ -160,7 +177,7 @@ pub fn find_message_by_external_id(
 pub fn messages_of(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<Vec<Message>> {
     messages::table
         .filter(messages::ticket_id.eq(ticket_id))
-        .order(messages::id.asc())
+        .order((messages::created_at.asc(), messages::id.asc()))
         .select(Message::as_select())
         .load(conn)
 }
@@ -173,6 +190,99 @@ pub fn set_delivery_state(conn: &mut DbConnection, message_id: i64, state: &str)
     diesel::update(messages::table.find(message_id))
         .set(messages::delivery_state.eq(state))
         .execute(conn)
+}
+
+/// Sets the delivery state and its error note (cleared with `None`).
+pub fn set_delivery(conn: &mut DbConnection, message_id: i64, state: &str, error: Option<&str>) -> QueryResult<usize> {
+    diesel::update(messages::table.find(message_id))
+        .set((messages::delivery_state.eq(state), messages::delivery_error.eq(error)))
+        .execute(conn)
+}
+
+/// Moves an outbound message forward to `state` (never backwards, never out of `failed`).
+/// Returns 1 when it changed.
+pub fn advance_delivery(conn: &mut DbConnection, m: &Message, state: DeliveryState) -> QueryResult<usize> {
+    let current = DeliveryState::parse(&m.delivery_state);
+    let behind = current.is_some_and(|c| c.outbound_rank() > 0 && c.outbound_rank() < state.outbound_rank());
+    if !behind {
+        return Ok(0);
+    }
+    diesel::update(messages::table.find(m.id))
+        .set((
+            messages::delivery_state.eq(state.as_str()),
+            messages::delivery_error.eq(None::<String>),
+        ))
+        .execute(conn)
+}
+
+/// A read receipt for `m` covers it and every earlier outbound message of its ticket.
+pub fn mark_outbound_read_up_to(conn: &mut DbConnection, m: &Message) -> QueryResult<usize> {
+    diesel::update(
+        messages::table
+            .filter(messages::ticket_id.eq(m.ticket_id))
+            .filter(messages::direction.eq(Direction::Outbound.as_str()))
+            .filter(messages::created_at.le(m.created_at))
+            .filter(messages::delivery_state.eq_any([DeliveryState::Sent.as_str(), DeliveryState::Delivered.as_str()])),
+    )
+    .set(messages::delivery_state.eq(DeliveryState::Read.as_str()))
+    .execute(conn)
+}
+
+pub fn set_external_id(conn: &mut DbConnection, message_id: i64, external_id: &str) -> QueryResult<usize> {
+    diesel::update(messages::table.find(message_id))
+        .set(messages::external_id.eq(external_id))
+        .execute(conn)
+}
+
+pub fn set_message_metadata(conn: &mut DbConnection, message_id: i64, metadata: &str) -> QueryResult<usize> {
+    diesel::update(messages::table.find(message_id))
+        .set(messages::metadata.eq(metadata))
+        .execute(conn)
+}
+
+/// The citizen unsent the message: its text goes (the audit event keeps it), the row stays.
+pub fn mark_message_deleted(conn: &mut DbConnection, message_id: i64, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(messages::table.find(message_id))
+        .set((messages::deleted_at.eq(at), messages::body_text.eq("")))
+        .execute(conn)
+}
+
+pub fn edit_message_text(
+    conn: &mut DbConnection,
+    message_id: i64,
+    text: &str,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(messages::table.find(message_id))
+        .set((messages::body_text.eq(text), messages::edited_at.eq(at)))
+        .execute(conn)
+}
+
+/// Replies of a ticket waiting for the platform's window to open, oldest first.
+pub fn held_messages(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<Vec<Message>> {
+    messages::table
+        .filter(messages::ticket_id.eq(ticket_id))
+        .filter(messages::delivery_state.eq(DeliveryState::Held.as_str()))
+        .order(messages::id.asc())
+        .select(Message::as_select())
+        .load(conn)
+}
+
+/// An outbound reply of the ticket with this text whose platform id is not known yet.
+pub fn unconfirmed_outbound_with_text(
+    conn: &mut DbConnection,
+    ticket_id: i64,
+    text: &str,
+) -> QueryResult<Option<Message>> {
+    messages::table
+        .filter(messages::ticket_id.eq(ticket_id))
+        .filter(messages::direction.eq(Direction::Outbound.as_str()))
+        .filter(messages::external_id.is_null())
+        .filter(messages::body_text.eq(text))
+        .order(messages::id.asc())
+        .select(Message::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn insert_attachment(conn: &mut DbConnection, a: &NewAttachment) -> QueryResult<()> {

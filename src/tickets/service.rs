@@ -13,7 +13,7 @@ use crate::contacts::{self, Contact, Identity};
 use crate::context::AppContext;
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
-use crate::jobs::{self, KIND_DELIVER_MESSAGE, webhooks};
+use crate::jobs::webhooks;
 
 /// Appends one audit event.
 pub fn record_event(
@@ -58,7 +58,15 @@ pub fn resolve_contact(
         }
     }
     let created = found.is_none();
+    let given = name.map(str::trim).filter(|n| !n.is_empty());
     let contact = match found {
+        // A contact first known only by an id learns its name when a channel tells it.
+        Some(mut c) if given.is_some() && identities.iter().any(|i| i.value == c.name) => {
+            let n = given.unwrap_or_default().to_string();
+            contacts::repo::rename(conn, c.id, &n, now.naive_utc())?;
+            c.name = n;
+            c
+        }
         Some(c) => c,
         None => {
             let fallback = identities.first().map(|i| i.value.as_str()).unwrap_or("Warga");
@@ -84,6 +92,8 @@ pub struct NewTicketSpec<'a> {
     pub at: DateTime<Utc>,
     /// When the citizen's first message arrived (set when the ticket opens with one).
     pub last_inbound_at: Option<DateTime<Utc>>,
+    /// See [`crate::intake::InboundMessage::thread_key`].
+    pub thread_key: Option<&'a str>,
 }
 
 /// Creates a ticket with a fresh number and access token; returns it with the token (shown once).
@@ -109,6 +119,7 @@ pub fn open_ticket(ctx: &AppContext, conn: &mut DbConnection, spec: NewTicketSpe
             created_at: now,
             updated_at: now,
             last_inbound_at: spec.last_inbound_at.map(|t| t.naive_utc()),
+            thread_key: spec.thread_key,
         },
     )?;
     let after = json!({ "number": ticket.number, "status": ticket.status, "channel": ticket.channel,
@@ -173,6 +184,9 @@ pub fn change_status(
         _ => {}
     }
     record_event(conn, t.id, actor, event_kind, Some(json!(from)), Some(json!(to)), at)?;
+    if to == Status::Resolved && t.channel == Channel::Email.as_str() {
+        crate::email::outbound::enqueue_resolution(ctx, conn, t, at)?;
+    }
     webhooks::emit(
         conn,
         &ctx.settings,
@@ -239,6 +253,7 @@ pub fn create_ticket(
             actor: Actor::User(user_id),
             at,
             last_inbound_at: Some(at),
+            thread_key: None,
         },
     )?;
     let message = repo::insert_message(
@@ -254,6 +269,7 @@ pub fn create_ticket(
             external_id: None,
             delivery_state: DeliveryState::Received.as_str(),
             created_at: at.naive_utc(),
+            metadata: None,
         },
     )?;
     record_event(
@@ -429,7 +445,8 @@ pub fn add_agent_message(
     ticket_id: i64,
     kind: ReplyKind,
     body: &str,
-) -> AppResult<(Ticket, Message)> {
+    reply_via: Option<&str>,
+) -> AppResult<(Ticket, Message, Option<String>)> {
     let at = ctx.clock.now();
     let mut t = repo::get(conn, ticket_id)?;
     if t.status == Status::Closed.as_str() && kind == ReplyKind::Reply {
@@ -439,10 +456,24 @@ pub fn add_agent_message(
             extra: None,
         });
     }
-    let (direction, state) = match kind {
-        ReplyKind::Reply => (Direction::Outbound, DeliveryState::Queued),
-        ReplyKind::Note => (Direction::Note, DeliveryState::Internal),
+    let plan = match kind {
+        ReplyKind::Reply => crate::channels::plan_reply(ctx, conn, &t, body, reply_via, at)?,
+        ReplyKind::Note => {
+            if reply_via.is_some() {
+                return Err(AppError::field("reply_via", "applies to replies, not internal notes"));
+            }
+            crate::channels::ReplyPlan {
+                state: DeliveryState::Internal,
+                metadata: None,
+                notice: None,
+            }
+        }
     };
+    let direction = match kind {
+        ReplyKind::Reply => Direction::Outbound,
+        ReplyKind::Note => Direction::Note,
+    };
+    let metadata = plan.metadata.as_ref().map(|m| m.to_string());
     let m = repo::insert_message(
         conn,
         &NewMessage {
@@ -454,8 +485,9 @@ pub fn add_agent_message(
             body_text: body,
             body_html: None,
             external_id: None,
-            delivery_state: state.as_str(),
+            delivery_state: plan.state.as_str(),
             created_at: at.naive_utc(),
+            metadata: metadata.as_deref(),
         },
     )?;
     record_event(
@@ -467,16 +499,21 @@ pub fn add_agent_message(
         Some(json!({ "message_id": m.id, "direction": direction })),
         at,
     )?;
-    if kind == ReplyKind::Reply {
-        let payload = serde_json::to_string(&super::delivery::DeliverMessage { message_id: m.id })?;
-        jobs::repo::enqueue(
+    if plan.state == DeliveryState::Held {
+        record_event(
             conn,
-            KIND_DELIVER_MESSAGE,
-            &payload,
-            at.naive_utc(),
-            ctx.settings.jobs.max_attempts as i32,
-            at.naive_utc(),
+            ticket_id,
+            Actor::System,
+            "reply_held",
+            None,
+            Some(json!({ "message_id": m.id, "reason": plan.notice })),
+            at,
         )?;
+    }
+    if kind == ReplyKind::Reply {
+        if plan.state == DeliveryState::Queued {
+            super::delivery::enqueue(ctx, conn, m.id, at)?;
+        }
         if t.first_response_at.is_none() {
             t.first_response_at = Some(at.naive_utc());
         }
@@ -495,7 +532,21 @@ pub fn add_agent_message(
     t.updated_at = at.naive_utc();
     repo::save(conn, &t)?;
     webhooks::emit(conn, &ctx.settings, "message.created", message_webhook_data(&t, &m), at)?;
-    Ok((t, m))
+    Ok((t, m, plan.notice))
+}
+
+/// A reply cannot be delivered: the message shows `failed` with the reason, and the audit says so.
+pub fn fail_delivery(conn: &mut DbConnection, m: &Message, why: &str, at: DateTime<Utc>) -> AppResult<()> {
+    repo::set_delivery(conn, m.id, DeliveryState::Failed.as_str(), Some(why))?;
+    record_event(
+        conn,
+        m.ticket_id,
+        Actor::System,
+        "delivery_failed",
+        None,
+        Some(json!({ "message_id": m.id, "error": why })),
+        at,
+    )
 }
 
 /// Closes resolved tickets whose reopen window has passed. Returns how many.

@@ -30,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .route("/healthz", web::get().to(healthz))
     .route("/readyz", web::get().to(readyz))
+    .configure(crate::channels::meta::webhook::configure)
     .service(web::scope("/api/v1").configure(api::configure))
     .configure(pages::configure)
     .configure(twilio::configure)

@@ -280,6 +280,24 @@ impl TestApp {
     }
 }
 
+/// Starts a small HTTP server on a free loopback port (a stand-in for a remote peer) and returns
+/// its base URL. `configure` registers its state and handlers.
+pub fn spawn_http_peer<F>(configure: F) -> String
+where
+    F: Fn(&mut actix_web::web::ServiceConfig) + Send + Clone + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind peer");
+    let port = listener.local_addr().expect("peer address").port();
+    let server = actix_web::HttpServer::new(move || actix_web::App::new().configure(configure.clone()))
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .expect("listen")
+        .run();
+    actix_web::rt::spawn(server);
+    format!("http://127.0.0.1:{port}")
+}
+
 pub async fn split(r: reqwest::Response) -> (u16, Value) {
     let status = r.status().as_u16();
     let text = r.text().await.expect("body");

@@ -19,12 +19,15 @@ fn message(app: &TestApp, channel: Channel, external_id: &str, sender: Identity,
         channel,
         external_id: Some(external_id.to_string()),
         sender,
+        also_known_as: Vec::new(),
         display_name: Some("Siti Rahayu".into()),
         subject: None,
         text: text.to_string(),
         html: None,
         attachments: Vec::new(),
         ticket_ref: None,
+        thread_key: None,
+        metadata: None,
         received_at: app.ctx.clock.now(),
     }
 }
@@ -283,8 +286,8 @@ crate::both_backends! {
     async fn oversized_attachment_is_recorded_without_content(app, |s| s.tickets.max_attachment_bytes = 1024) {
         let mut msg = message(&app, Channel::Whatsapp, "wa-att", phone("081355550011"), "Foto kerusakan");
         msg.attachments = vec![
-            InboundAttachment { filename: "kecil.jpg".into(), content_type: "image/jpeg".into(), content: vec![7u8; 1000] },
-            InboundAttachment { filename: "besar.jpg".into(), content_type: "image/jpeg".into(), content: vec![9u8; 2048] },
+            InboundAttachment { filename: "kecil.jpg".into(), content_type: "image/jpeg".into(), content: vec![7u8; 1000], source_url: None },
+            InboundAttachment { filename: "besar.jpg".into(), content_type: "image/jpeg".into(), content: vec![9u8; 2048], source_url: None },
         ];
         let out = ingest_ok(&app, msg).await;
 

@@ -1,16 +1,15 @@
 //! The jobs runtime seen from outside: signed webhooks to a real HTTP receiver, retries with
 //! backoff on the fake clock, dead letters and the admin retry, and reply delivery per channel.
 
-use std::net::TcpListener;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 use tanggap::config::{Secret, WebhookEndpoint};
 use tanggap::jobs::webhooks::signature;
 
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{TestApp, spawn_app_with, spawn_http_peer};
 
 const SECRET: &str = "whsec_uji_0001";
 
@@ -49,19 +48,10 @@ impl Receiver {
         let state = Arc::new(ReceiverState::default());
         state.status.store(status, Ordering::SeqCst);
         let data = web::Data::from(state.clone());
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind receiver");
-        let port = listener.local_addr().unwrap().port();
-        let server = HttpServer::new(move || App::new().app_data(data.clone()).default_service(web::to(record)))
-            .workers(1)
-            .disable_signals()
-            .listen(listener)
-            .expect("listen")
-            .run();
-        actix_web::rt::spawn(server);
-        Receiver {
-            base: format!("http://127.0.0.1:{port}"),
-            state,
-        }
+        let base = spawn_http_peer(move |cfg| {
+            cfg.app_data(data.clone()).default_service(web::to(record));
+        });
+        Receiver { base, state }
     }
 
     fn url(&self, path: &str) -> url::Url {
@@ -278,7 +268,7 @@ crate::each_backend! {
 
     async fn unreachable_receiver_is_retried(backend) {
         // A port nobody listens on.
-        let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url: url::Url = format!("http://127.0.0.1:{}/hook", closed.local_addr().unwrap().port()).parse().unwrap();
         drop(closed);
         let app = spawn_app_with(backend, |s| s.webhooks = vec![endpoint(url, &["ticket.created"])]).await;
@@ -328,8 +318,8 @@ mod delivery {
     use super::*;
 
     crate::both_backends! {
-        async fn email_reply_without_adapter_fails_visibly(app) {
-            let (id, mid) = reply_on(&app, "email", json!({ "name": "Andi", "email": "andi@mail.example" })).await;
+        async fn reply_without_adapter_fails_visibly(app) {
+            let (id, mid) = reply_on(&app, "chat", json!({ "name": "Andi", "phone": "081377770009" })).await;
             assert_eq!(app.run_jobs().await, 1);
             let ticket = app.ticket(id).await;
             assert_eq!(delivery_state(&ticket, mid), "failed");
@@ -339,7 +329,7 @@ mod delivery {
             assert_eq!(dead.len(), 1, "{dead:?}");
             assert_eq!(dead[0]["kind"], "deliver_message");
             assert_eq!(dead[0]["attempts"], 1, "a permanent failure is not retried");
-            assert!(dead[0]["last_error"].as_str().unwrap().contains("email"), "{:?}", dead[0]);
+            assert!(dead[0]["last_error"].as_str().unwrap().contains("chat"), "{:?}", dead[0]);
         }
 
         async fn phone_reply_is_sent(app) {

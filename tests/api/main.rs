@@ -1,11 +1,14 @@
 //! Integration tests through the real HTTP app, each on SQLite and on PostgreSQL.
 
 mod auth;
+mod email;
+mod fake_graph;
 mod helpers;
 mod idempotency;
 mod intake;
 mod jobs_webhooks;
 mod listing;
+mod meta;
 mod migrations;
 mod phone;
 mod public;

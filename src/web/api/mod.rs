@@ -4,7 +4,9 @@
 mod admin;
 pub mod call_views;
 pub mod calls;
+mod channels_email;
 mod contacts;
+mod inbound;
 pub mod public;
 mod sessions;
 mod tickets;
@@ -35,7 +37,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/jobs", web::get().to(admin::list_jobs))
         .route("/jobs/{id}/retry", web::post().to(admin::retry_job))
         .route("/public/tickets/{number}", web::get().to(public::get_public_ticket))
-        .configure(calls::configure);
+        .configure(calls::configure)
+        .route("/channels/email/inbound", web::post().to(channels_email::receive_email))
+        .route(
+            "/channels/email/messages/{id}/raw",
+            web::get().to(channels_email::get_raw_email),
+        )
+        .route("/inbound-events", web::get().to(inbound::list_inbound_events))
+        .route("/inbound-events/{id}", web::get().to(inbound::get_inbound_event))
+        .route(
+            "/inbound-events/{id}/reprocess",
+            web::post().to(inbound::reprocess_inbound_event),
+        );
 }
 
 /// Opaque keyset cursor over descending ids.

@@ -239,7 +239,14 @@ pub async fn list_tickets(ctx: Ctx, who: Authed, query: web::Query<ListQuery>) -
 pub async fn get_ticket(ctx: Ctx, who: Authed, path: web::Path<i64>) -> AppResult<HttpResponse> {
     who.0.require(Role::Agent)?;
     let id = path.into_inner();
-    let view = ctx.db.read(move |conn| ticket_detail(conn, id)).await?;
+    let mut view = ctx.db.read(move |conn| ticket_detail(conn, id)).await?;
+    view.reply_window = crate::channels::meta::window::reply_window(
+        &ctx.settings,
+        &view.channel,
+        view.thread_key.as_deref(),
+        view.last_inbound_at,
+        ctx.clock.now(),
+    );
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -333,6 +340,9 @@ pub async fn update_ticket(
 pub struct CreateMessageReq {
     pub kind: String,
     pub body: String,
+    /// Instagram comment tickets: `comment` (public reply, the default) or `private_reply`.
+    #[serde(default)]
+    pub reply_via: Option<String>,
 }
 
 pub async fn create_message(
@@ -351,10 +361,15 @@ pub async fn create_message(
         _ => return Err(AppError::field("kind", "must be `reply` or `note`")),
     };
     let text = required_text("body", &b.body, 100_000)?;
+    let reply_via = b.reply_via.clone();
     let user_id = who.0.user_id;
     idempotency::run(&ctx, &req, user_id, &b, move |ctx, conn| {
-        let (_, m) = service::add_agent_message(ctx, conn, user_id, id, kind, &text)?;
-        Ok((StatusCode::CREATED, serde_json::to_value(MessageView::new(&m, &[]))?))
+        let (_, m, notice) = service::add_agent_message(ctx, conn, user_id, id, kind, &text, reply_via.as_deref())?;
+        let mut view = serde_json::to_value(MessageView::new(&m, &[]))?;
+        if let Some(n) = notice {
+            view["notice"] = serde_json::Value::String(n);
+        }
+        Ok((StatusCode::CREATED, view))
     })
     .await
 }

@@ -64,6 +64,12 @@ pub struct TicketView {
     pub resolved_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
     pub last_inbound_at: Option<DateTime<Utc>>,
+    /// A conversation inside the channel other than the direct one (`ig-comments:<media id>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thread_key: Option<String>,
+    /// Instagram/WhatsApp: whether a reply can go out now, and until when.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_window: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<MessageView>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -92,6 +98,8 @@ impl TicketView {
             resolved_at: t.resolved_at.map(utc),
             closed_at: t.closed_at.map(utc),
             last_inbound_at: t.last_inbound_at.map(utc),
+            thread_key: t.thread_key.clone(),
+            reply_window: None,
             messages: None,
             events: None,
         }
@@ -105,6 +113,9 @@ pub struct AttachmentView {
     pub content_type: String,
     pub size_bytes: i64,
     pub sha256: String,
+    /// Where the platform serves media we did not receive inline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_url: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -118,6 +129,17 @@ pub struct MessageView {
     pub html: Option<String>,
     pub external_id: Option<String>,
     pub delivery_state: String,
+    /// Why delivery failed, is held, or is being retried.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_error: Option<String>,
+    /// Channel details: reply_to, story, reactions, comment ids, reply route.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<DateTime<Utc>>,
+    /// The citizen unsent it; its text is kept only in the audit trail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<DateTime<Utc>>,
     pub attachments: Vec<AttachmentView>,
     pub created_at: DateTime<Utc>,
 }
@@ -134,6 +156,10 @@ impl MessageView {
             html: m.body_html.clone(),
             external_id: m.external_id.clone(),
             delivery_state: m.delivery_state.clone(),
+            delivery_error: m.delivery_error.clone(),
+            metadata: m.metadata.as_deref().and_then(|v| serde_json::from_str(v).ok()),
+            edited_at: m.edited_at.map(utc),
+            deleted_at: m.deleted_at.map(utc),
             attachments: atts
                 .iter()
                 .filter(|a| a.message_id == m.id)
@@ -143,6 +169,7 @@ impl MessageView {
                     content_type: a.content_type.clone(),
                     size_bytes: a.size_bytes,
                     sha256: a.sha256.clone(),
+                    source_url: a.source_url.clone(),
                 })
                 .collect(),
             created_at: utc(m.created_at),

@@ -16,12 +16,15 @@ crate::both_backends! {
             channel: Channel::Whatsapp,
             external_id: Some("wamid.PHONE01".into()),
             sender: Identity::parse(IdentityKind::Whatsapp, "6281234567890").unwrap(),
+            also_known_as: Vec::new(),
             display_name: Some("Siti Rahayu".into()),
             subject: None,
             text: "Bantuan sosial belum diterima.".into(),
             html: None,
             attachments: Vec::new(),
             ticket_ref: None,
+            thread_key: None,
+            metadata: None,
             received_at: app.ctx.clock.now(),
         })
         .await
