@@ -171,16 +171,25 @@ impl Db {
             std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
         }
         let timeout = Duration::from_millis(settings.connection_timeout_ms);
+        // No minimum of idle connections: r2d2 would top it up from its own threads after each
+        // checkout, and a connect still running there when a short-lived command exits crashes
+        // libpq's exit handlers. Connections are opened on demand and kept while in use; the
+        // first one is opened here, so a wrong URL or password fails at start with the reason.
         let build = |size: u32| {
-            Pool::builder()
+            let pool = Pool::builder()
                 .max_size(size)
-                .min_idle(Some(1))
+                .min_idle(Some(0))
                 .connection_timeout(timeout)
                 .build(Manager {
                     url: url.clone(),
                     busy_timeout_ms: settings.busy_timeout_ms,
                 })
-                .map_err(|e| anyhow::anyhow!("cannot open database {url}: {e}"))
+                .map_err(|e| anyhow::anyhow!("cannot open database {url}: {e}"))?;
+            drop(
+                pool.get()
+                    .map_err(|e| anyhow::anyhow!("cannot open database {url}: {e}"))?,
+            );
+            Ok::<_, anyhow::Error>(pool)
         };
         let backend = url.backend();
         let (write, read) = match backend {

@@ -440,17 +440,9 @@ pub fn record_bounce(
     let t = tickets_repo::get(conn, original.ticket_id)?;
     let error = format!("bounced: status {status} for {recipient}");
     if bounce.permanent {
-        tickets_repo::set_delivery_state(conn, o.message_id, DeliveryState::Failed.as_str())?;
         repo::set_error(conn, o.message_id, &error)?;
-        service::record_event(
-            conn,
-            t.id,
-            Actor::System,
-            "delivery_failed",
-            None,
-            Some(json!({ "message_id": o.message_id, "error": error, "status": status, "recipient": recipient })),
-            now,
-        )?;
+        let details = json!({ "status": status, "recipient": recipient });
+        service::fail_delivery(conn, &original, &error, Some(details), now)?;
     }
     let body = format!(
         "Surel ke {recipient} {} (status {status}).\n\n{}",

@@ -71,7 +71,7 @@ pub async fn deliver(ctx: &AppContext, payload: &str) -> Result<(), JobFailure> 
             let why2 = why.clone();
             let ctx2 = ctx.clone();
             ctx.db
-                .write(move |conn| service::fail_delivery(conn, &msg, &why2, ctx2.clock.now()))
+                .write(move |conn| service::fail_delivery(conn, &msg, &why2, None, ctx2.clock.now()))
                 .await
                 .map_err(|e| JobFailure::Retry(e.to_string()))?;
             Err(JobFailure::Permanent(why))
@@ -92,7 +92,7 @@ pub fn mark_undeliverable(
         && m.delivery_state != DeliveryState::Failed.as_str()
     {
         let error: String = error.chars().take(500).collect();
-        service::fail_delivery(conn, &m, &error, now.and_utc())?;
+        service::fail_delivery(conn, &m, &error, None, now.and_utc())?;
     }
     Ok(())
 }

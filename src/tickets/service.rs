@@ -535,16 +535,27 @@ pub fn add_agent_message(
     Ok((t, m, plan.notice))
 }
 
-/// A reply cannot be delivered: the message shows `failed` with the reason, and the audit says so.
-pub fn fail_delivery(conn: &mut DbConnection, m: &Message, why: &str, at: DateTime<Utc>) -> AppResult<()> {
+/// A reply cannot be delivered: the message shows `failed` with the reason, and the audit says so
+/// (with the channel's `details`, e.g. a bounce's status and recipient).
+pub fn fail_delivery(
+    conn: &mut DbConnection,
+    m: &Message,
+    why: &str,
+    details: Option<Value>,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
     repo::set_delivery(conn, m.id, DeliveryState::Failed.as_str(), Some(why))?;
+    let mut after = json!({ "message_id": m.id, "error": why });
+    if let (Some(Value::Object(extra)), Some(obj)) = (details, after.as_object_mut()) {
+        obj.extend(extra);
+    }
     record_event(
         conn,
         m.ticket_id,
         Actor::System,
         "delivery_failed",
         None,
-        Some(json!({ "message_id": m.id, "error": why })),
+        Some(after),
         at,
     )
 }

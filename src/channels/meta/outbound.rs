@@ -121,7 +121,7 @@ async fn record(ctx: &AppContext, out: &Outgoing, result: Result<String, SendErr
                     now,
                 )?;
             }
-            Err(SendError::Permanent(why)) => service::fail_delivery(conn, &m, why, now)?,
+            Err(SendError::Permanent(why)) => service::fail_delivery(conn, &m, why, None, now)?,
         }
         Ok(())
     })

@@ -285,16 +285,7 @@ fn apply(ctx: &AppContext, conn: &mut DbConnection, platform: Platform, e: &Even
                     let why = error
                         .clone()
                         .unwrap_or_else(|| "WhatsApp reported the message failed".into());
-                    repo::set_delivery(conn, m.id, DeliveryState::Failed.as_str(), Some(&why))?;
-                    service::record_event(
-                        conn,
-                        m.ticket_id,
-                        Actor::System,
-                        "delivery_failed",
-                        None,
-                        Some(json!({ "message_id": m.id, "error": why })),
-                        now,
-                    )?;
+                    service::fail_delivery(conn, &m, &why, None, now)?;
                     s.updates += 1;
                 } else if let Some(state) = DeliveryState::parse(status) {
                     s.updates += repo::advance_delivery(conn, &m, state)?;

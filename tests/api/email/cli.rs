@@ -24,7 +24,10 @@ fn ingest(db_url: &str, input: &[u8]) -> (i32, String, String) {
     child.stdin.take().unwrap().write_all(input).unwrap();
     let out = child.wait_with_output().unwrap();
     (
-        out.status.code().unwrap_or(-1),
+        // Killed by a signal: 128 + its number, as a shell reports it.
+        out.status
+            .code()
+            .unwrap_or_else(|| 128 + std::os::unix::process::ExitStatusExt::signal(&out.status).unwrap_or(0)),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
@@ -37,11 +40,11 @@ each_backend! {
         assert_eq!(code, 0, "{out}{err}");
         let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
         assert_eq!(report["action"], "created_ticket");
-        let (code, out, _) = ingest(&url, &fixture("01_new_complaint.eml"));
-        assert_eq!(code, 0);
+        let (code, out, err) = ingest(&url, &fixture("01_new_complaint.eml"));
+        assert_eq!(code, 0, "{out}{err}");
         assert!(out.contains("\"duplicate\""), "{out}");
-        let (code, out, _) = ingest(&url, &fixture("04_auto_reply_out_of_office.eml"));
-        assert_eq!(code, 0);
+        let (code, out, err) = ingest(&url, &fixture("04_auto_reply_out_of_office.eml"));
+        assert_eq!(code, 0, "{out}{err}");
         assert!(out.contains("\"ignored\""), "{out}");
         let (code, _, err) = ingest(&url, b"\x00\x01\x02 this is not mail");
         assert_eq!(code, 65, "{err}");
