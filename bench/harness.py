@@ -1,0 +1,539 @@
+"""Shared pieces of the resilience scripts (crash.py, nodes.py, soak.py): a throwaway database,
+`tanggap serve` processes, the four write channels as request generators that remember what was
+acknowledged, and read-only queries for the checks afterwards.
+
+Only the Python standard library is used; PostgreSQL is queried through `psql`.
+"""
+
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+META_SECRET = "resilience-app-secret-0001"
+IG_ACCOUNT = "17841400000000001"
+EMAIL_TOKEN = "resilience-email-token-0001"
+CTI_TOKEN = "resilience-cti-token-0001"
+ADMIN_EMAIL = "resilience@tanggap.example"
+
+
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+class Database:
+    """A fresh database: a SQLite file in a temporary directory, or a PostgreSQL database created
+    (and dropped at the end) on the server at `pg_base` (a URL without the database name)."""
+
+    def __init__(self, backend, workdir, pg_base, name):
+        self.backend = backend
+        self.pg_base = pg_base.rstrip("/")
+        self.name = name
+        if backend == "sqlite":
+            self.path = os.path.join(workdir, f"{name}.db")
+            self.url = f"sqlite://{self.path}"
+        else:
+            self.url = f"{self.pg_base}/{name}"
+            self._admin(f"DROP DATABASE IF EXISTS {name}")
+            self._admin(f"CREATE DATABASE {name}")
+
+    def _admin(self, sql):
+        subprocess.run(["psql", f"{self.pg_base}/postgres", "-qXc", sql], check=True, stdout=subprocess.DEVNULL)
+
+    def drop(self):
+        if self.backend == "postgres":
+            self._admin(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+
+    def query(self, sql):
+        """Rows as tuples of strings (None for NULL on SQLite, '' on PostgreSQL)."""
+        if self.backend == "sqlite":
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
+            try:
+                return [tuple(None if v is None else str(v) for v in row) for row in conn.execute(sql)]
+            finally:
+                conn.close()
+        out = subprocess.run(
+            ["psql", self.url, "-XqtA", "-F", "\x1f", "-R", "\x1e", "-c", sql],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        return [tuple(r.split("\x1f")) for r in out.rstrip("\n").split("\x1e") if r != ""]
+
+    def execute(self, sql):
+        if self.backend == "sqlite":
+            conn = sqlite3.connect(self.path, timeout=30)
+            try:
+                conn.execute(sql)
+                conn.commit()
+            finally:
+                conn.close()
+        else:
+            subprocess.run(["psql", self.url, "-Xqc", sql], check=True, stdout=subprocess.DEVNULL)
+
+    def scalar(self, sql):
+        return int(self.query(sql)[0][0])
+
+    def payload_text(self):
+        """SQL expression for inbound_events.payload as text."""
+        return "CAST(payload AS TEXT)" if self.backend == "sqlite" else "convert_from(payload, 'UTF8')"
+
+
+def base_env(db_url, work, extra=None, profile=""):
+    """Environment for `tanggap`: the channels on with test secrets. The Instagram account id goes
+    in a profile file (`profile` adds more TOML), as a numeric-looking environment value would be
+    read as a number."""
+    confdir = os.path.join(work, "config")
+    os.makedirs(confdir, exist_ok=True)
+    with open(os.path.join(confdir, "resilience.toml"), "w") as f:
+        f.write(f'[instagram]\naccount_id = "{IG_ACCOUNT}"\n{profile}')
+    env = dict(os.environ)
+    env.update(
+        {
+            "TANGGAP_CONFIG_DIR": confdir,
+            "TANGGAP_ENV": "resilience",
+            "TANGGAP__DATABASE__URL": db_url,
+            "TANGGAP__PUBLIC__LOOKUPS_PER_MINUTE": "1000000000",
+            "TANGGAP__INSTAGRAM__APP_SECRETS": META_SECRET,
+            "TANGGAP__EMAIL__INBOUND_TOKEN": EMAIL_TOKEN,
+            "TANGGAP__PHONE__CTI_TOKEN": CTI_TOKEN,
+            "RUST_LOG": os.environ.get("RUST_LOG", "warn"),
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+def prepare(binary, env):
+    """Migrates the database and returns an admin API token."""
+    subprocess.run([binary, "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+    env2 = dict(env, TANGGAP_PASSWORD="resilience-password-123")
+    subprocess.run(
+        [binary, "user", "add", "--email", ADMIN_EMAIL, "--name", "Resilience", "--role", "admin"],
+        env=env2,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return subprocess.run(
+        [binary, "token", "create", "--email", ADMIN_EMAIL], env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+class Server:
+    """One `tanggap serve` process; `kill()` is SIGKILL, `stop()` is SIGTERM and wait."""
+
+    def __init__(self, binary, env, port, logpath):
+        self.binary, self.port, self.logpath = binary, port, logpath
+        self.env = dict(env, TANGGAP__SERVER__BIND=f"127.0.0.1:{port}")
+        self.proc = None
+
+    def start(self, timeout=60):
+        logf = open(self.logpath, "ab")
+        self.proc = subprocess.Popen([self.binary, "serve"], env=self.env, stdout=logf, stderr=logf)
+        logf.close()
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server on port {self.port} exited with {self.proc.returncode}; see {self.logpath}")
+            try:
+                if request("127.0.0.1", self.port, "GET", "/readyz", timeout=2)[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server on port {self.port} not ready after {timeout}s; see {self.logpath}")
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def rss_kib(self):
+        try:
+            with open(f"/proc/{self.proc.pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1])
+        except OSError:
+            return None
+        return None
+
+
+def request(host, port, method, path, body=None, headers=None, timeout=15):
+    """One request on a fresh connection: (status, body bytes). Raises OSError on network failure."""
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def parse_answer(out):
+    try:
+        return json.loads(out)
+    except ValueError:
+        return {"raw": out[:200].decode("utf-8", "replace")}
+
+
+class Channel:
+    """A stream of distinct write requests of one kind. `make(i)` builds request i; `check(...)`
+    verifies afterwards. Every 2xx answer is recorded in `acked` (item -> parsed answer); a request
+    whose outcome is unknown (connection refused or reset, 5xx) is kept in `unsure` and retried with
+    the very same bytes and keys, as a real client or platform would."""
+
+    name = "?"
+
+    def __init__(self, run_id):
+        self.run_id = run_id
+        self.acked = {}
+        self.unsure = set()
+        self.sent = 0
+        self.resent = 0
+        self.errors_4xx = []
+        self.lock = threading.Lock()
+
+    def send(self, port, i, token):
+        method, path, body, headers = self.make(i, token)
+        with self.lock:
+            self.resent += i in self.unsure
+        try:
+            status, out = request("127.0.0.1", port, method, path, body, headers)
+        except OSError:
+            with self.lock:
+                self.unsure.add(i)
+            return "neterr"
+        with self.lock:
+            self.sent += 1
+            if 200 <= status < 300:
+                self.acked[i] = parse_answer(out)
+                self.unsure.discard(i)
+                return "ok"
+            if status >= 500:
+                self.unsure.add(i)
+                return "5xx"
+            self.errors_4xx.append((i, status, out[:300]))
+            self.unsure.discard(i)
+            return "4xx"
+
+
+class Tickets(Channel):
+    """POST /api/v1/tickets with an Idempotency-Key per ticket."""
+
+    name = "tickets"
+
+    def key(self, i):
+        return f"{self.run_id}-t{i}"
+
+    def make(self, i, token):
+        body = json.dumps(
+            {
+                "subject": f"crash {self.key(i)} jalan berlubang",
+                "body": "Lubang besar di depan sekolah, sudah dua minggu.",
+                "channel": "phone",
+                "contact": {"name": f"Warga {i % 97}", "phone": f"0813{(i % 97):08d}"},
+            }
+        )
+        headers = {
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {token}",
+            "Idempotency-Key": self.key(i),
+        }
+        return "POST", "/api/v1/tickets", body, headers
+
+    def check(self, db):
+        problems = []
+        rows = db.query(f"SELECT id, subject FROM tickets WHERE subject LIKE 'crash {self.run_id}-t%'")
+        by_subject = {}
+        for tid, subject in rows:
+            by_subject.setdefault(subject, []).append(tid)
+        for i, answer in self.acked.items():
+            ids = by_subject.get(f"crash {self.key(i)} jalan berlubang", [])
+            if str(answer.get("id")) not in ids:
+                problems.append(f"tickets: acknowledged ticket {answer.get('id')} (key {self.key(i)}) is missing")
+        for subject, ids in by_subject.items():
+            if len(ids) > 1:
+                problems.append(f"tickets: {len(ids)} tickets for one Idempotency-Key ({subject}): ids {ids}")
+        dup = db.query(
+            f"SELECT idem_key, COUNT(*) FROM idempotency_keys WHERE idem_key LIKE '{self.run_id}-t%' "
+            "GROUP BY idem_key HAVING COUNT(*) > 1"
+        )
+        problems += [f"tickets: idempotency key {k} stored {n} times" for k, n in dup]
+        return problems, len(rows)
+
+
+class Instagram(Channel):
+    """Signed Instagram direct-message webhooks; 50 citizens, so messages thread into tickets."""
+
+    name = "instagram"
+
+    def mid(self, i):
+        return f"crash-{self.run_id}-mid-{i}"
+
+    def make(self, i, token):
+        sender = 9_100_000_000_000_000 + (i % 50)
+        ts = 1_786_600_000_000 + i
+        body = json.dumps(
+            {
+                "object": "instagram",
+                "entry": [
+                    {
+                        "time": ts,
+                        "id": IG_ACCOUNT,
+                        "messaging": [
+                            {
+                                "sender": {"id": str(sender)},
+                                "recipient": {"id": IG_ACCOUNT},
+                                "timestamp": ts,
+                                "message": {"mid": self.mid(i), "text": f"Lampu PJU gang {i} mati"},
+                            }
+                        ],
+                    }
+                ],
+            },
+            separators=(",", ":"),
+        ).encode()
+        sig = "sha256=" + hmac.new(META_SECRET.encode(), body, hashlib.sha256).hexdigest()
+        return "POST", "/webhooks/instagram", body, {"Content-Type": "application/json", "X-Hub-Signature-256": sig}
+
+    def check(self, db):
+        problems = []
+        bodies = db.query(f"SELECT {db.payload_text()}, state FROM inbound_events WHERE source = 'instagram'")
+        stored = set()
+        for payload, state in bodies:
+            for entry in json.loads(payload).get("entry", []):
+                for m in entry.get("messaging", []):
+                    stored.add(m["message"]["mid"])
+            if state != "processed":
+                problems.append(f"instagram: a stored body is {state!r}, not processed")
+        msgs = {}
+        for (ext,) in db.query(f"SELECT external_id FROM messages WHERE channel = 'instagram'"):
+            msgs[ext] = msgs.get(ext, 0) + 1
+        for i in self.acked:
+            if self.mid(i) not in stored:
+                problems.append(f"instagram: acknowledged webhook body with {self.mid(i)} is not stored")
+            if msgs.get(self.mid(i), 0) != 1:
+                problems.append(f"instagram: {self.mid(i)} is {msgs.get(self.mid(i), 0)} messages, not 1")
+        return problems, len(msgs)
+
+
+class Email(Channel):
+    """Raw mail to POST /api/v1/channels/email/inbound; 40 senders."""
+
+    name = "email"
+
+    def message_id(self, i):
+        return f"crash-{self.run_id}-{i}@warga.example"
+
+    def make(self, i, token):
+        raw = (
+            f"From: Warga {i % 40} <warga{i % 40}@warga.example>\r\n"
+            "To: Layanan Pengaduan <pengaduan@localhost.localdomain>\r\n"
+            f"Subject: Saluran air tersumbat {i}\r\n"
+            f"Message-ID: <{self.message_id(i)}>\r\n"
+            "Date: Tue, 01 Dec 2026 10:00:00 +0700\r\n"
+            "MIME-Version: 1.0\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n"
+            "\r\n"
+            f"Selamat pagi, saluran air di RT {i % 40} tersumbat sejak kemarin.\r\n"
+        ).encode()
+        return (
+            "POST",
+            "/api/v1/channels/email/inbound",
+            raw,
+            {"Content-Type": "message/rfc822", "Authorization": f"Bearer {EMAIL_TOKEN}"},
+        )
+
+    def check(self, db):
+        problems = []
+        msgs = {}
+        for (ext,) in db.query(
+            f"SELECT external_id FROM messages WHERE channel = 'email' AND external_id LIKE 'crash-{self.run_id}-%'"
+        ):
+            msgs[ext] = msgs.get(ext, 0) + 1
+        for i, answer in self.acked.items():
+            n = msgs.get(self.message_id(i), 0)
+            if answer.get("action") not in ("created_ticket", "appended", "duplicate"):
+                problems.append(f"email: {self.message_id(i)} answered {answer}")
+            elif n != 1:
+                problems.append(f"email: acknowledged {self.message_id(i)} is {n} messages, not 1")
+        return problems, len(msgs)
+
+
+class Cti(Channel):
+    """Generic CTI events: each call is newCall, answer, hangup (request i is event i % 3 of call i // 3)."""
+
+    name = "cti"
+    EVENTS = ("newCall", "answer", "hangup")
+
+    def call_event(self, i):
+        return f"crash-{self.run_id}-call-{i // 3}", self.EVENTS[i % 3]
+
+    def make(self, i, token):
+        call_id, event = self.call_event(i)
+        body = {"event": event, "callId": call_id, "direction": "in", "from": f"0812{(i // 3) % 500:08d}", "to": "112"}
+        if event == "hangup":
+            body["cause"] = "normalClearing"
+        if event == "answer":
+            body["answeringNumber"] = "201"
+        return "POST", f"/api/v1/cti/{CTI_TOKEN}", json.dumps(body), {"Content-Type": "application/json"}
+
+    def check(self, db):
+        problems = []
+        rows = {}
+        for call_id, event in db.query(
+            f"SELECT call_id, event FROM call_events WHERE call_id LIKE 'crash-{self.run_id}-call-%'"
+        ):
+            rows[(call_id, event)] = rows.get((call_id, event), 0) + 1
+        for i in self.acked:
+            n = rows.get(self.call_event(i), 0)
+            if n != 1:
+                problems.append(f"cti: acknowledged event {self.call_event(i)} stored {n} times, not once")
+        calls = db.scalar(f"SELECT COUNT(*) FROM calls WHERE call_id LIKE 'crash-{self.run_id}-call-%'")
+        distinct = len({c for c, _ in rows})
+        if calls != distinct:
+            problems.append(f"cti: {distinct} calls have events but {calls} call rows exist")
+        return problems, len(rows)
+
+
+def all_channels(run_id):
+    return [Tickets(run_id), Instagram(run_id), Email(run_id), Cti(run_id)]
+
+
+class Load:
+    """`threads` threads per channel sending fresh requests (and retrying unsure ones) to the ports
+    in `ports()` round-robin until `stop()`."""
+
+    def __init__(self, channels, ports, token, threads=1, pause=0.0):
+        self.channels, self.ports, self.token = channels, ports, token
+        self.threads_per, self.pause = threads, pause
+        self.halt = threading.Event()
+        self.counter = {c.name: 0 for c in channels}
+        self.clock = threading.Lock()
+        self.threads = []
+        self.crashed = []
+
+    def next_index(self, ch):
+        with self.clock:
+            i = self.counter[ch.name]
+            self.counter[ch.name] = i + 1
+            return i
+
+    def worker(self, ch, n):
+        try:
+            self.drive(ch, n)
+        except Exception as e:  # a broken load thread must fail the run, not thin the load silently
+            self.crashed.append(f"{ch.name} load thread: {e!r}")
+
+    def drive(self, ch, n):
+        k = n
+        while not self.halt.is_set():
+            with ch.lock:
+                retry = next(iter(ch.unsure), None)
+            i = retry if retry is not None else self.next_index(ch)
+            ports = self.ports()
+            k += 1
+            if ch.send(ports[k % len(ports)], i, self.token) == "neterr":
+                time.sleep(0.05)
+            elif self.pause:
+                time.sleep(self.pause)
+
+    def start(self):
+        for ch in self.channels:
+            for n in range(self.threads_per):
+                t = threading.Thread(target=self.worker, args=(ch, n), daemon=True)
+                t.start()
+                self.threads.append(t)
+
+    def stop(self):
+        self.halt.set()
+        for t in self.threads:
+            t.join()
+
+    def settle(self, port, timeout=120):
+        """Sends every request whose outcome is still unknown again until each is answered."""
+        deadline = time.time() + timeout
+        for ch in self.channels:
+            while ch.unsure and time.time() < deadline:
+                with ch.lock:
+                    pending = list(ch.unsure)
+                for i in pending:
+                    ch.send(port, i, self.token)
+                if ch.unsure:
+                    time.sleep(0.5)
+        return sum(len(ch.unsure) for ch in self.channels)
+
+
+def wait_for_jobs(db, kinds=("meta_event",), timeout=180):
+    """Waits until no job of `kinds` is left (done jobs are deleted) and no stored webhook body is pending."""
+    kinds_sql = ",".join(f"'{k}'" for k in kinds)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        left = db.scalar(f"SELECT COUNT(*) FROM jobs WHERE kind IN ({kinds_sql}) AND dead_at IS NULL")
+        pending = db.scalar("SELECT COUNT(*) FROM inbound_events WHERE state = 'pending'")
+        if left == 0 and pending == 0:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def common_checks(db):
+    """Store-wide invariants: no duplicated channel message ids, no dead jobs of ours, SQLite integrity."""
+    problems = []
+    for ch, ext, n in db.query(
+        "SELECT channel, external_id, COUNT(*) FROM messages WHERE external_id IS NOT NULL "
+        "GROUP BY channel, external_id HAVING COUNT(*) > 1"
+    ):
+        problems.append(f"store: message {ch}/{ext} stored {n} times")
+    for kind, err in db.query(
+        "SELECT kind, last_error FROM jobs WHERE dead_at IS NOT NULL AND kind IN ('meta_event', 'deliver_message', 'webhook')"
+    ):
+        problems.append(f"store: dead {kind} job: {err}")
+    if db.backend == "sqlite":
+        result = db.query("PRAGMA integrity_check")
+        if result != [("ok",)]:
+            problems.append(f"store: PRAGMA integrity_check says {result[:5]}")
+        fk = db.query("PRAGMA foreign_key_check")
+        if fk:
+            problems.append(f"store: PRAGMA foreign_key_check found {len(fk)} rows, e.g. {fk[:3]}")
+    return problems
+
+
+def new_run_id():
+    return uuid.uuid4().hex[:8]
+
+
+def workdir(prefix):
+    return tempfile.mkdtemp(prefix=prefix)
+
+
+def default_binary():
+    return os.path.join(ROOT, "target", "debug", "tanggap")
+
+
+def fail_if(problems, title):
+    if problems:
+        print(f"\nFAILED: {title}: {len(problems)} violation(s)")
+        for p in problems[:50]:
+            print("  - " + p)
+        if len(problems) > 50:
+            print(f"  … and {len(problems) - 50} more")
+        sys.exit(1)
