@@ -212,10 +212,10 @@ class Channel:
         self.lock = threading.Lock()
 
     def send(self, port, i, token):
-        method, path, body, headers = self.make(i, token)
         with self.lock:
             self.resent += i in self.unsure
         try:
+            method, path, body, headers = self.make(i, token)
             status, out = request("127.0.0.1", port, method, path, body, headers)
         except OSError:
             with self.lock:
@@ -285,12 +285,18 @@ class Instagram(Channel):
 
     name = "instagram"
 
+    def __init__(self, run_id, base_ms=1_786_600_000_000):
+        """`base_ms`: platform timestamp of message 0 (message i is i ms later); pass the current
+        time when replies must fall inside the 24-hour window."""
+        super().__init__(run_id)
+        self.base_ms = base_ms
+
     def mid(self, i):
         return f"crash-{self.run_id}-mid-{i}"
 
     def make(self, i, token):
         sender = 9_100_000_000_000_000 + (i % 50)
-        ts = 1_786_600_000_000 + i
+        ts = self.base_ms + i
         body = json.dumps(
             {
                 "object": "instagram",
@@ -430,6 +436,7 @@ class Load:
         self.clock = threading.Lock()
         self.threads = []
         self.crashed = []
+        self.per_port = {}
 
     def next_index(self, ch):
         with self.clock:
@@ -451,7 +458,11 @@ class Load:
             i = retry if retry is not None else self.next_index(ch)
             ports = self.ports()
             k += 1
-            if ch.send(ports[k % len(ports)], i, self.token) == "neterr":
+            port = ports[k % len(ports)]
+            result = ch.send(port, i, self.token)
+            with self.clock:
+                self.per_port[port] = self.per_port.get(port, 0) + (result == "ok")
+            if result == "neterr":
                 time.sleep(0.05)
             elif self.pause:
                 time.sleep(self.pause)
@@ -537,3 +548,124 @@ def fail_if(problems, title):
         if len(problems) > 50:
             print(f"  … and {len(problems) - 50} more")
         sys.exit(1)
+
+
+class Receiver:
+    """A loopback stand-in for the outside world: outgoing webhooks (counted by X-Tanggap-Delivery)
+    and the Graph API (`POST …/messages` counted by the reply text, answered with a fresh id)."""
+
+    def __init__(self, port):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.port = port
+        self.lock = threading.Lock()
+        self.deliveries = {}  # delivery id -> (count, event, data)
+        self.sends = {}  # reply text -> count
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                delivery = self.headers.get("X-Tanggap-Delivery")
+                answer = b"{}"
+                with receiver.lock:
+                    if delivery:
+                        doc = json.loads(body)
+                        n = receiver.deliveries.get(delivery, (0,))[0]
+                        receiver.deliveries[delivery] = (n + 1, doc["event"], doc["data"])
+                    elif self.path.endswith("/messages"):
+                        text = json.loads(body)["message"]["text"]
+                        receiver.sends[text] = receiver.sends.get(text, 0) + 1
+                        answer = json.dumps({"recipient_id": "x", "message_id": f"m-{uuid.uuid4().hex}"}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def profile(self):
+        """TOML for `base_env(profile=…)`: webhooks to this receiver."""
+        return (
+            f'[[webhooks]]\nurl = "{self.url()}/hook"\nsecret = "resilience-hook-secret"\n'
+            'events = ["ticket.created", "message.created"]\n'
+        )
+
+    def env(self):
+        return {
+            "TANGGAP__META__GRAPH_BASE_URL": self.url(),
+            "TANGGAP__INSTAGRAM__ACCESS_TOKEN": "resilience-graph-token",
+            "TANGGAP__INSTAGRAM__SENDS_PER_SECOND": "10000",
+        }
+
+    def check(self, db):
+        """Every delivery once; every ticket and message announced exactly once."""
+        problems = []
+        with self.lock:
+            deliveries = dict(self.deliveries)
+        announced = {"ticket.created": {}, "message.created": {}}
+        for delivery, (n, event, data) in deliveries.items():
+            if n != 1:
+                problems.append(f"webhooks: delivery {delivery} ({event}) received {n} times")
+            obj = data if event == "ticket.created" else data["message"]
+            announced[event][str(obj["id"])] = announced[event].get(str(obj["id"]), 0) + 1
+        for event, table in (("ticket.created", "tickets"), ("message.created", "messages")):
+            ids = {r[0] for r in db.query(f"SELECT id FROM {table}")}
+            for i in ids:
+                if announced[event].get(i, 0) != 1:
+                    problems.append(f"webhooks: {table} {i} announced {announced[event].get(i, 0)} times by {event}")
+            problems += [f"webhooks: {event} for {i}, which is not in {table}" for i in announced[event] if i not in ids]
+        return problems, len(deliveries)
+
+
+class Replies(Channel):
+    """Agent replies (`POST /api/v1/tickets/{id}/messages`, kind reply, Idempotency-Key) on the
+    Instagram tickets listed by `tickets()`; each becomes a deliver_message job to the Graph API."""
+
+    name = "replies"
+
+    def __init__(self, run_id, tickets):
+        super().__init__(run_id)
+        self.tickets = tickets
+        self.target = {}
+
+    def text(self, i):
+        return f"Terima kasih, sudah kami teruskan ({self.run_id}-r{i})"
+
+    def make(self, i, token):
+        if i not in self.target:
+            ids = self.tickets()
+            self.target[i] = ids[i % len(ids)] if ids else None
+        if self.target[i] is None:
+            self.target.pop(i)
+            raise OSError("no Instagram ticket yet")
+        body = json.dumps({"kind": "reply", "body": self.text(i)})
+        headers = {
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {token}",
+            "Idempotency-Key": f"{self.run_id}-r{i}",
+        }
+        return "POST", f"/api/v1/tickets/{self.target[i]}/messages", body, headers
+
+    def check(self, db, receiver):
+        problems = []
+        states = dict(db.query("SELECT CAST(id AS TEXT), delivery_state FROM messages WHERE direction = 'outbound'"))
+        for i, answer in self.acked.items():
+            mid = str(answer.get("id"))
+            if states.get(mid) != "sent":
+                problems.append(f"replies: acknowledged reply {mid} is {states.get(mid)!r}, not sent")
+            n = receiver.sends.get(self.text(i), 0)
+            if n != 1:
+                problems.append(f"replies: reply {mid} reached the Graph API {n} times, not once")
+        return problems, sum(1 for s in states.values() if s == "sent")
