@@ -88,11 +88,11 @@ def run(backend, args):
     problems += common
     integrity = " (PRAGMA integrity_check ok)" if backend == "sqlite" and not common else ""
     print(f"store-wide checks: {'ok' if not common else 'FAILED'}{integrity}")
-    if not problems:
+    if problems:
+        print(f"database and server logs kept: {db.url}, {work}")
+    else:
         db.drop()
         shutil.rmtree(work)
-    else:
-        print(f"database and server logs kept: {db.url}, {work}")
     return problems
 
 
@@ -104,9 +104,7 @@ def main():
     p.add_argument("--threads", type=int, default=2, help="load threads per channel")
     p.add_argument("--lease", type=int, default=5, help="jobs.lease_secs: how soon a killed worker's jobs are free")
     p.add_argument("--tamper", action="store_true", help="delete one acknowledged row before checking (must fail)")
-    p.add_argument("--port", type=int, default=18190)
-    p.add_argument("--bin", default=h.default_binary())
-    p.add_argument("--pg", default=os.environ.get("TANGGAP_BENCH_PG", "postgres://postgres@127.0.0.1:5432"))
+    h.common_args(p, 18190, "server port")
     args = p.parse_args()
     problems = []
     for backend in args.backend.split(","):

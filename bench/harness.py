@@ -10,6 +10,7 @@ import hmac
 import http.client
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -201,6 +202,7 @@ class Channel:
     the very same bytes and keys, as a real client or platform would."""
 
     name = "?"
+    keep_answers = True
 
     def __init__(self, run_id):
         self.run_id = run_id
@@ -208,6 +210,7 @@ class Channel:
         self.unsure = set()
         self.sent = 0
         self.resent = 0
+        self.failed = 0  # network errors and 5xx answers
         self.errors_4xx = []
         self.lock = threading.Lock()
 
@@ -220,15 +223,17 @@ class Channel:
         except OSError:
             with self.lock:
                 self.unsure.add(i)
+                self.failed += 1
             return "neterr"
         with self.lock:
             self.sent += 1
             if 200 <= status < 300:
-                self.acked[i] = parse_answer(out)
+                self.acked[i] = parse_answer(out) if self.keep_answers else None
                 self.unsure.discard(i)
                 return "ok"
             if status >= 500:
                 self.unsure.add(i)
+                self.failed += 1
                 return "5xx"
             self.errors_4xx.append((i, status, out[:300]))
             self.unsure.discard(i)
@@ -540,6 +545,18 @@ def default_binary():
     return os.path.join(ROOT, "target", "debug", "tanggap")
 
 
+def finish(db, work, problems, title, success):
+    """Keeps the database and logs of a failed run for inspection, removes them otherwise, then
+    exits 1 with the violations or prints `success`."""
+    if problems:
+        print(f"database and logs kept: {db.url}, {work}")
+    else:
+        db.drop()
+        shutil.rmtree(work)
+    fail_if(problems, title)
+    print(success)
+
+
 def fail_if(problems, title):
     if problems:
         print(f"\nFAILED: {title}: {len(problems)} violation(s)")
@@ -552,7 +569,8 @@ def fail_if(problems, title):
 
 class Receiver:
     """A loopback stand-in for the outside world: outgoing webhooks (counted by X-Tanggap-Delivery)
-    and the Graph API (`POST …/messages` counted by the reply text, answered with a fresh id)."""
+    and the Graph API (`POST …/messages` counted by the reply text, answered with a fresh id) on
+    `port`, and an SMTP sink (counted by Message-ID) on `port - 1`."""
 
     def __init__(self, port):
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -592,6 +610,38 @@ class Receiver:
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+        import socketserver
+
+        self.mails = {}  # Message-ID -> count
+
+        class Smtp(socketserver.StreamRequestHandler):
+            """Just enough SMTP for an MTA stand-in: accepts everything, counts Message-IDs."""
+
+            def handle(self):
+                self.wfile.write(b"220 sink ESMTP\r\n")
+                while line := self.rfile.readline():
+                    verb = line[:4].upper()
+                    if verb == b"DATA":
+                        self.wfile.write(b"354 go on\r\n")
+                        data = b"".join(iter(lambda: self.rfile.readline(), b".\r\n"))
+                        mid = next((v for k, _, v in (l.partition(b":") for l in data.split(b"\r\n"))
+                                    if k.lower() == b"message-id"), b"").strip().decode()
+                        with receiver.lock:
+                            receiver.mails[mid] = receiver.mails.get(mid, 0) + 1
+                        self.wfile.write(b"250 queued\r\n")
+                    elif verb == b"EHLO":
+                        self.wfile.write(b"250-sink\r\n250 8BITMIME\r\n")
+                    elif verb == b"QUIT":
+                        self.wfile.write(b"221 bye\r\n")
+                        return
+                    else:
+                        self.wfile.write(b"250 ok\r\n")
+
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        self.smtp = socketserver.ThreadingTCPServer(("127.0.0.1", port - 1), Smtp)
+        self.smtp.daemon_threads = True
+        threading.Thread(target=self.smtp.serve_forever, daemon=True).start()
+
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
@@ -607,10 +657,13 @@ class Receiver:
             "TANGGAP__META__GRAPH_BASE_URL": self.url(),
             "TANGGAP__INSTAGRAM__ACCESS_TOKEN": "resilience-graph-token",
             "TANGGAP__INSTAGRAM__SENDS_PER_SECOND": "10000",
+            "TANGGAP__EMAIL__SMTP_URL": f"smtp://127.0.0.1:{self.port - 1}",
         }
 
     def check(self, db):
-        """Every delivery once; every ticket and message announced exactly once."""
+        """Every delivery once; every ticket and message (but our automatic e-mail
+        acknowledgements, which are not announced) announced exactly once; every outbound mail
+        handed to the SMTP sink once."""
         problems = []
         with self.lock:
             deliveries = dict(self.deliveries)
@@ -620,13 +673,72 @@ class Receiver:
                 problems.append(f"webhooks: delivery {delivery} ({event}) received {n} times")
             obj = data if event == "ticket.created" else data["message"]
             announced[event][str(obj["id"])] = announced[event].get(str(obj["id"]), 0) + 1
+        announced_sql = {
+            "tickets": "SELECT id FROM tickets",
+            "messages": "SELECT id FROM messages WHERE NOT (direction = 'outbound' AND author_user_id IS NULL)",
+        }
         for event, table in (("ticket.created", "tickets"), ("message.created", "messages")):
-            ids = {r[0] for r in db.query(f"SELECT id FROM {table}")}
+            ids = {r[0] for r in db.query(announced_sql[table])}
             for i in ids:
                 if announced[event].get(i, 0) != 1:
                     problems.append(f"webhooks: {table} {i} announced {announced[event].get(i, 0)} times by {event}")
             problems += [f"webhooks: {event} for {i}, which is not in {table}" for i in announced[event] if i not in ids]
+        with self.lock:
+            mails = dict(self.mails)
+        problems += [f"smtp: {mid} handed over {n} times" for mid, n in mails.items() if n != 1]
         return problems, len(deliveries)
+
+
+class Reads(Channel):
+    """What agents and citizens read: the agent inbox and public status lookups of tickets that
+    `tickets` (a Tickets channel) created."""
+
+    name = "reads"
+    keep_answers = False
+
+    def __init__(self, run_id, tickets):
+        super().__init__(run_id)
+        self.tickets = tickets
+
+    def make(self, i, token):
+        created = list(self.tickets.acked.values())[-50:]
+        if i % 2 == 0 or not created:
+            headers = {"Authorization": f"Bearer {token}"}
+            return "GET", "/api/v1/tickets?status=new,open&limit=50", None, headers
+        t = created[i % len(created)]
+        return "GET", f"/api/v1/public/tickets/{t['number']}?token={t['access_token']}", None, {}
+
+    def check(self, db):
+        return [], 0
+
+
+def common_args(parser, port, help_port):
+    parser.add_argument("--port", type=int, default=port, help=help_port)
+    parser.add_argument("--bin", default=default_binary())
+    parser.add_argument("--pg", default=os.environ.get("TANGGAP_BENCH_PG", "postgres://postgres@127.0.0.1:5432"))
+
+
+def setup_with_receiver(name, backend, args):
+    """A work directory, a Receiver on `args.port - 1`, a fresh database `tanggap_<name>`, the
+    environment pointing every outbound path at the receiver, and an admin token."""
+    work = workdir(f"tanggap-{name}-")
+    receiver = Receiver(args.port - 1)
+    db = Database(backend, work, args.pg, f"tanggap_{name}")
+    env = base_env(db.url, work, dict(receiver.env(), TANGGAP__JOBS__POLL_INTERVAL_MS="200"), receiver.profile())
+    return work, receiver, db, env, prepare(args.bin, env)
+
+
+def instagram_tickets(db, refresh_secs):
+    """A function listing (at most 500) Instagram ticket ids, re-read at most every `refresh_secs`."""
+    cache = {"ids": [], "at": 0.0}
+
+    def ids():
+        if time.time() - cache["at"] > refresh_secs:
+            cache["ids"] = [r[0] for r in db.query("SELECT id FROM tickets WHERE channel = 'instagram' LIMIT 500")]
+            cache["at"] = time.time()
+        return cache["ids"]
+
+    return ids
 
 
 class Replies(Channel):

@@ -21,7 +21,6 @@ postgres://postgres@127.0.0.1:5432; the database tanggap_nodes is created and dr
 
 import argparse
 import os
-import shutil
 import sys
 import threading
 import time
@@ -35,17 +34,11 @@ def main():
     p.add_argument("--seconds", type=float, default=30)
     p.add_argument("--nodes", type=int, default=3)
     p.add_argument("--threads", type=int, default=2, help="load threads per kind of request")
-    p.add_argument("--port", type=int, default=18290, help="first node's port; the receiver uses the one below")
-    p.add_argument("--bin", default=h.default_binary())
-    p.add_argument("--pg", default=os.environ.get("TANGGAP_BENCH_PG", "postgres://postgres@127.0.0.1:5432"))
+    h.common_args(p, 18290, "first node's port; the receiver uses the one below")
     args = p.parse_args()
 
-    work = h.workdir("tanggap-nodes-")
-    receiver = h.Receiver(args.port - 1)
-    db = h.Database("postgres", work, args.pg, "tanggap_nodes")
+    work, receiver, db, env, token = h.setup_with_receiver("nodes", "postgres", args)
     run_id = h.new_run_id()
-    env = h.base_env(db.url, work, dict(receiver.env(), TANGGAP__JOBS__POLL_INTERVAL_MS="200"), receiver.profile())
-    token = h.prepare(args.bin, env)
     ports = [args.port + n for n in range(args.nodes)]
     servers = [h.Server(args.bin, env, port, os.path.join(work, f"node-{port}.log")) for port in ports]
     for s in servers:
@@ -53,15 +46,7 @@ def main():
 
     tickets = h.Tickets(run_id)
     instagram = h.Instagram(run_id, base_ms=int(time.time() * 1000))
-    ig_tickets = {"ids": [], "at": 0.0}
-
-    def instagram_tickets():
-        if time.time() - ig_tickets["at"] > 1.0:
-            ig_tickets["ids"] = [r[0] for r in db.query("SELECT id FROM tickets WHERE channel = 'instagram'")]
-            ig_tickets["at"] = time.time()
-        return ig_tickets["ids"]
-
-    replies = h.Replies(run_id, instagram_tickets)
+    replies = h.Replies(run_id, h.instagram_tickets(db, 1.0))
     load = h.Load([tickets, instagram], lambda: ports, token, threads=args.threads)
     h.log(f"{args.nodes} nodes on {db.url}, ports {ports}; load for {args.seconds:.0f} s, run {run_id}")
     load.start()
@@ -120,13 +105,7 @@ def main():
     common = h.common_checks(db)
     problems += common
     print(f"store-wide checks: {'ok' if not common else 'FAILED'}")
-    if problems:
-        print(f"database and node logs kept: {db.url}, {work}")
-    else:
-        db.drop()
-        shutil.rmtree(work)
-    h.fail_if(problems, "several nodes")
-    print("\nseveral nodes passed: every job ran exactly once across the nodes")
+    h.finish(db, work, problems, "several nodes", "\nseveral nodes passed: every job ran exactly once across the nodes")
 
 
 if __name__ == "__main__":
