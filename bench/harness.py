@@ -511,6 +511,21 @@ def wait_for_jobs(db, kinds=("meta_event",), timeout=180):
     return False
 
 
+def queue_state(db):
+    """(jobs waiting, seconds the oldest due and unclaimed job has waited) — a worker that keeps up
+    keeps the second small."""
+    rows = db.query(
+        "SELECT COUNT(*), MIN(CASE WHEN lease_owner IS NULL THEN run_at END) FROM jobs WHERE dead_at IS NULL"
+    )
+    n, oldest = rows[0]
+    if not oldest:
+        return int(n), 0.0
+    import calendar
+
+    t = calendar.timegm(time.strptime(oldest[:19], "%Y-%m-%d %H:%M:%S"))
+    return int(n), max(0.0, time.time() - t)
+
+
 def common_checks(db):
     """Store-wide invariants: no duplicated channel message ids, no dead jobs of ours, SQLite integrity."""
     problems = []

@@ -12,6 +12,7 @@ Passes when
 * memory is flat: the highest RSS of the last quarter of the run is at most --growth (default 1.25)
   times the highest RSS of the second quarter plus 8 MiB (the first quarter is warm-up: caches,
   pools, the SQLite page cache fill);
+* the workers keep up: no due job waits longer than --max-wait (60 s) to be claimed;
 * afterwards the same checks as the crash and node tests hold (everything acknowledged stored once,
   each job run once, SQLite integrity).
 
@@ -35,6 +36,7 @@ def main():
     p.add_argument("--pause", type=float, default=0.01, help="seconds each thread waits after a request")
     p.add_argument("--sample", type=float, default=10, help="seconds between RSS samples")
     p.add_argument("--growth", type=float, default=1.25)
+    p.add_argument("--max-wait", type=float, default=60, help="seconds a due job may wait for a worker")
     h.common_args(p, 18390, "server port; the receiver uses the one below")
     args = p.parse_args()
 
@@ -56,6 +58,7 @@ def main():
     start = time.time()
     end = start + args.minutes * 60
     samples = []  # (seconds, rss KiB, acknowledged so far)
+    waits = []  # seconds the oldest due job had waited, per sample
     reply_load = None
     while time.time() < end:
         time.sleep(min(args.sample, max(0.0, end - time.time())))
@@ -63,8 +66,13 @@ def main():
             reply_load = h.Load([replies], lambda: [args.port], token, threads=args.threads, pause=args.pause)
             reply_load.start()
         done = sum(len(c.acked) for c in channels + [replies])
+        queued, waited = h.queue_state(db)
         samples.append((time.time() - start, server.rss_kib(), done))
-        h.log(f"{samples[-1][0]:6.0f} s  RSS {samples[-1][1] / 1024:6.1f} MiB  {done} requests answered 2xx")
+        waits.append(waited)
+        h.log(
+            f"{samples[-1][0]:6.0f} s  RSS {samples[-1][1] / 1024:6.1f} MiB  {done} requests answered 2xx  "
+            f"{queued} jobs queued, oldest due waiting {waited:.0f} s"
+        )
     load.stop()
     if reply_load:
         reply_load.stop()
@@ -80,6 +88,8 @@ def main():
         problems += [f"{c.name}: {s} for request {i}: {b!r}" for i, s, b in c.errors_4xx[:5]]
     if not drained:
         problems.append("jobs: still queued 180 s after the load stopped")
+    if waits and max(waits) > args.max_wait:
+        problems.append(f"jobs: a due job waited {max(waits):.0f} s for a worker (limit {args.max_wait:g} s)")
 
     n = len(samples)
     q2 = [r for t, r, _ in samples[n // 4 : n // 2] if r]
