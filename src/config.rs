@@ -46,6 +46,7 @@ pub struct Settings {
     pub meta: MetaSettings,
     pub instagram: InstagramSettings,
     pub whatsapp: WhatsappSettings,
+    pub sla: crate::sla::config::SlaSettings,
 }
 
 /// Shared by the Instagram and WhatsApp channels (both are Meta Graph API platforms).
@@ -200,7 +201,13 @@ pub struct WebhookEndpoint {
     pub events: Vec<String>,
 }
 
-pub const WEBHOOK_EVENTS: &[&str] = &["ticket.created", "message.created", "ticket.status_changed"];
+pub const WEBHOOK_EVENTS: &[&str] = &[
+    "ticket.created",
+    "message.created",
+    "ticket.status_changed",
+    "sla.warning",
+    "sla.breached",
+];
 
 fn all_webhook_events() -> Vec<String> {
     WEBHOOK_EVENTS.iter().map(|s| s.to_string()).collect()
@@ -293,6 +300,7 @@ impl Settings {
         }
         crate::phone::validate_settings(&self.phone).map_err(|(key, m)| bad(key, &m))?;
         self.email.validate()?;
+        self.sla.validate()?;
         if !self.meta.graph_base_url.is_empty() {
             let ok = url::Url::parse(&self.meta.graph_base_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
             if !ok {

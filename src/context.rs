@@ -21,6 +21,8 @@ pub struct AppContext {
     pub numbers: Arc<NumberAllocator>,
     /// Poked after a commit that enqueued jobs, so a worker in this process starts at once.
     pub jobs_ready: Arc<Notify>,
+    /// Poked after every commit, so the SLA timer looks at the earliest due clock again.
+    pub sla_wake: Arc<Notify>,
     pub http: reqwest::Client,
     pub rate_limiter: Arc<RateLimiter>,
     /// Live caller-log changes for agent consoles (phone channel).
@@ -50,6 +52,7 @@ impl AppContext {
             clock,
             numbers: Arc::new(NumberAllocator::default()),
             jobs_ready: Arc::new(Notify::new()),
+            sla_wake: Arc::new(Notify::new()),
             http,
             rate_limiter: Arc::new(RateLimiter::default()),
             call_feed: Default::default(),
@@ -97,6 +100,7 @@ impl AppContext {
             }
         };
         self.jobs_ready.notify_one();
+        self.sla_wake.notify_one();
         Ok(out)
     }
 

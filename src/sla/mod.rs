@@ -1,10 +1,16 @@
 //! The SLA engine: business calendars, policies, per-ticket clocks, warnings, breaches and escalation.
 //! See docs/sla.md.
 
+pub mod admin;
 pub mod calendar;
 pub mod cli;
+pub mod clock;
+pub mod config;
 pub mod import;
+pub mod policy;
 pub mod repo;
+pub mod service;
+pub mod timers;
 
 use chrono::Duration;
 

@@ -381,3 +381,22 @@ pub fn notifications_for(conn: &mut DbConnection, user_id: i64, limit: i64) -> Q
         .select(Notification::as_select())
         .load(conn)
 }
+
+pub fn policy_version(conn: &mut DbConnection, id: i64, version: i32) -> QueryResult<Option<String>> {
+    sla_policy_versions::table
+        .find((id, version))
+        .select(sla_policy_versions::definition)
+        .first(conn)
+        .optional()
+}
+
+/// Active supervisors of a team (escalation recipients).
+pub fn team_supervisors(conn: &mut DbConnection, team_id: i64) -> QueryResult<Vec<i64>> {
+    use crate::db::schema::users;
+    users::table
+        .filter(users::team_id.eq(team_id))
+        .filter(users::role.eq("supervisor"))
+        .filter(users::active.eq(true))
+        .select(users::id)
+        .load(conn)
+}

@@ -1,0 +1,295 @@
+//! SLA engine through the API and the timer, on a fake clock. Due times are worked out by hand in
+//! the comments; WIB is UTC+7. 4 Dec 2026 is a Friday.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+use tanggap::sla::timers::scan_once;
+
+use crate::helpers::{TestApp, events_of_kind};
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn jakarta() -> Value {
+    let day = json!(["08:00-12:00", "13:00-17:00"]);
+    json!({
+        "name": "jakarta-cc", "timezone": "Asia/Jakarta",
+        "holidays": ["2026-12-24", { "date": "2026-12-25", "name": "Natal" }],
+        "holidays_csv": "date,name\n2026-12-31,Cuti bersama\n",
+        "hours": { "mon": day, "tue": day, "wed": day, "thu": day, "fri": day, "sat": ["22:00-06:00"] },
+    })
+}
+
+async fn setup(app: &TestApp, policies: &[Value]) {
+    let (s, b) = app.post(&app.admin_token, "/api/v1/sla/calendars", &jakarta()).await;
+    assert_eq!(s, 201, "{b}");
+    for p in policies {
+        let (s, b) = app.post(&app.admin_token, "/api/v1/sla/policies", p).await;
+        assert_eq!(s, 201, "{b}");
+    }
+}
+
+fn standard() -> Value {
+    json!({
+        "name": "standar", "position": 100,
+        "targets": {
+            "first_response": { "target": "4h", "calendar": "jakarta-cc" },
+            "resolution": { "target": "8h", "calendar": "jakarta-cc" },
+        },
+        "pause": { "pending": ["resolution"] },
+        "warn_at": [75, 90],
+    })
+}
+
+fn clock<'a>(ticket: &'a Value, kind: &str) -> &'a Value {
+    ticket["sla"]
+        .as_array()
+        .expect("sla clocks")
+        .iter()
+        .find(|c| c["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} clock in {}", ticket["sla"]))
+}
+
+fn due_of(ticket: &Value, kind: &str) -> DateTime<Utc> {
+    t(clock(ticket, kind)["due_at"].as_str().expect("due_at"))
+}
+
+async fn scan(app: &TestApp) -> usize {
+    scan_once(&app.ctx, "test-timer").await.expect("scan").fired
+}
+
+async fn set_status(app: &TestApp, id: i64, status: &str) {
+    let (s, b) = app
+        .patch(
+            &app.agent_token,
+            &format!("/api/v1/tickets/{id}"),
+            &json!({ "status": status }),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+}
+
+crate::both_backends! {
+    async fn admins_manage_calendars_and_policies_agents_read(app) {
+        setup(&app, &[]).await;
+        // The same name again replaces it.
+        let (s, b) = app.post(&app.admin_token, "/api/v1/sla/calendars", &jakarta()).await;
+        assert_eq!(s, 200, "{b}");
+        assert_eq!(b["holidays"].as_array().unwrap().len(), 3);
+        assert_eq!(b["hours"]["sat"], json!(["22:00-06:00"]));
+        let (s, b) = app.get(&app.agent_token, "/api/v1/sla/calendars").await;
+        assert_eq!((s, b["items"].as_array().unwrap().len()), (200, 1));
+        let (s, _) = app.post(&app.agent_token, "/api/v1/sla/calendars", &jakarta()).await;
+        assert_eq!(s, 403);
+        let mut bad = jakarta();
+        bad["hours"]["mon"] = json!(["08:00-25:00"]);
+        let (s, b) = app.post(&app.admin_token, "/api/v1/sla/calendars", &bad).await;
+        assert_eq!(s, 422, "{b}");
+        assert!(b.to_string().contains("hours.mon"), "{b}");
+        let mut bad = jakarta();
+        bad["holidays_ical"] = json!("BEGIN:VEVENT\nDTSTART:20261224T090000Z\nEND:VEVENT\n");
+        let (s, b) = app.post(&app.admin_token, "/api/v1/sla/calendars", &bad).await;
+        assert_eq!(s, 422, "{b}");
+
+        let mut p = standard();
+        p["targets"]["resolution"]["calendar"] = json!("nowhere");
+        let (s, b) = app.post(&app.admin_token, "/api/v1/sla/policies", &p).await;
+        assert_eq!(s, 422, "{b}");
+        assert!(b.to_string().contains("nowhere"), "{b}");
+        let (s, b) = app.post(&app.admin_token, "/api/v1/sla/policies", &json!({ "name": "x", "targets": {}, "colour": 1 })).await;
+        assert!(s == 400 || s == 422, "{s} {b}");
+        let (s, created) = app.post(&app.admin_token, "/api/v1/sla/policies", &standard()).await;
+        assert_eq!((s, created["version"].as_i64()), (201, Some(1)), "{created}");
+        let (s, _) = app.post(&app.admin_token, "/api/v1/sla/policies", &standard()).await;
+        assert_eq!(s, 409);
+        let id = created["id"].as_i64().unwrap();
+        let mut p = standard();
+        p["warn_at"] = json!([80]);
+        let (s, b) = app.patch(&app.admin_token, &format!("/api/v1/sla/policies/{id}"), &p).await;
+        assert_eq!((s, b["version"].as_i64(), b["warn_at"].clone()), (200, Some(2), json!([80])), "{b}");
+        let (s, _) = app.patch(&app.agent_token, &format!("/api/v1/sla/policies/{id}"), &p).await;
+        assert_eq!(s, 403);
+        let (s, b) = app.get(&app.agent_token, &format!("/api/v1/sla/policies/{id}")).await;
+        assert_eq!((s, b["name"].as_str()), (200, Some("standar")));
+        // A calendar a policy uses cannot go.
+        let (_, cals) = app.get(&app.agent_token, "/api/v1/sla/calendars").await;
+        let cal_id = cals["items"][0]["id"].as_i64().unwrap();
+        let (s, b) = app.delete(&app.admin_token, &format!("/api/v1/sla/calendars/{cal_id}")).await;
+        assert_eq!((s, b["code"].as_str()), (409, Some("calendar_in_use")), "{b}");
+        let (s, _) = app.delete(&app.admin_token, &format!("/api/v1/sla/policies/{id}")).await;
+        assert_eq!(s, 204);
+        let (s, _) = app.delete(&app.admin_token, &format!("/api/v1/sla/calendars/{cal_id}")).await;
+        assert_eq!(s, 204);
+        let (s, _) = app.get(&app.agent_token, &format!("/api/v1/sla/policies/{id}")).await;
+        assert_eq!(s, 404);
+    }
+
+    async fn clocks_run_through_the_weekend_night_shift_pause_and_breach(app) {
+        setup(&app, &[standard()]).await;
+        // Fri 4 Dec 16:00 WIB.
+        app.clock.set(t("2026-12-04T16:00:00+07:00"));
+        let created = app.create_ticket("Lampu jalan mati", "081311110001").await;
+        let id = created["id"].as_i64().unwrap();
+        let (s, _) = app.patch(&app.agent_token, &format!("/api/v1/tickets/{id}"), &json!({ "assignee": app.agent_id })).await;
+        assert_eq!(s, 200);
+        let tk = app.ticket(id).await;
+        // First response 4 h: Fri 16-17 (1 h) + Sat 22:00 + 3 h = Sun 01:00 WIB.
+        assert_eq!(due_of(&tk, "first_response"), t("2026-12-06T01:00:00+07:00"));
+        // Resolution 8 h: 1 h Friday + 7 h of the night shift = Sun 05:00 WIB.
+        assert_eq!(due_of(&tk, "resolution"), t("2026-12-06T05:00:00+07:00"));
+        assert_eq!(clock(&tk, "resolution")["remaining_secs"], 8 * 3600);
+        assert_eq!(events_of_kind(&tk, "sla_policy_applied").len(), 1);
+        // The list carries the clocks too.
+        let (_, list) = app.get(&app.agent_token, "/api/v1/tickets").await;
+        assert_eq!(list["items"][0]["sla"].as_array().unwrap().len(), 2);
+
+        // Sat 23:00: the citizen is asked for details (pending pauses resolution after 2 h used).
+        app.clock.set(t("2026-12-05T23:00:00+07:00"));
+        assert_eq!(scan(&app).await, 0, "first response is at 50 %");
+        set_status(&app, id, "pending").await;
+        let tk = app.ticket(id).await;
+        let r = clock(&tk, "resolution");
+        assert_eq!((r["paused"].as_bool(), r["remaining_secs"].as_i64()), (Some(true), Some(6 * 3600)));
+        assert!(r["due_at"].is_null());
+        let paused = events_of_kind(&tk, "sla_paused");
+        assert_eq!(paused.len(), 1);
+        assert_eq!(paused[0].1["reason"], "status new → pending");
+
+        // Mon 7 Dec 10:00 the citizen answers; the agent resumes: 6 h left = Mon 10-12, 13-17.
+        app.clock.set(t("2026-12-07T10:00:00+07:00"));
+        // Meanwhile first response (not paused by pending) breached at Sun 01:00: one firing.
+        assert_eq!(scan(&app).await, 1);
+        assert_eq!(scan(&app).await, 0);
+        set_status(&app, id, "open").await;
+        let tk = app.ticket(id).await;
+        assert_eq!(due_of(&tk, "resolution"), t("2026-12-07T17:00:00+07:00"));
+        assert_eq!(events_of_kind(&tk, "sla_resumed").len(), 1);
+        // Overdue by business time: Sun 01:00-06:00 (5 h) + Mon 08:00-10:00 (2 h).
+        let fr = clock(&tk, "first_response");
+        assert_eq!((fr["breached"].as_bool(), fr["remaining_secs"].as_i64()), (Some(true), Some(-(7 * 3600))));
+        let breaches = events_of_kind(&tk, "sla_breached");
+        assert_eq!(breaches.len(), 1);
+        assert_eq!(breaches[0].1["due_at"], "2026-12-05T18:00:00Z");
+        let (_, notes) = app.get(&app.agent_token, "/api/v1/sla/notifications").await;
+        assert_eq!(notes["items"].as_array().unwrap().len(), 1, "{notes}");
+
+        // 75 % of 8 h = 6 h used: 2 h before the pause + 4 h from 10:00 with lunch = 15:00.
+        app.clock.set(t("2026-12-07T14:59:59+07:00"));
+        assert_eq!(scan(&app).await, 0);
+        app.clock.set(t("2026-12-07T15:00:00+07:00"));
+        assert_eq!(scan(&app).await, 1);
+        // 90 % = 7.2 h: 16:12.
+        app.clock.set(t("2026-12-07T16:12:00+07:00"));
+        assert_eq!(scan(&app).await, 1);
+        app.clock.set(t("2026-12-07T17:00:00+07:00"));
+        assert_eq!(scan(&app).await, 1);
+        assert_eq!(scan(&app).await, 0);
+        let tk = app.ticket(id).await;
+        let warnings: Vec<Value> = events_of_kind(&tk, "sla_warning").into_iter().map(|(_, a)| a["at"].clone()).collect();
+        assert_eq!(warnings, vec![json!("75%"), json!("90%")]);
+        assert_eq!(events_of_kind(&tk, "sla_breached").len(), 2);
+        let r = clock(&tk, "resolution");
+        assert_eq!((r["warned_percent"].as_i64(), r["breached"].as_bool()), (Some(90), Some(true)));
+
+        // The reply meets the first response; resolving meets the resolution clock.
+        let (s, _) = app.post(&app.agent_token, &format!("/api/v1/tickets/{id}/messages"), &json!({ "kind": "reply", "body": "Sudah kami perbaiki." })).await;
+        assert_eq!(s, 201);
+        set_status(&app, id, "resolved").await;
+        let tk = app.ticket(id).await;
+        assert_eq!(clock(&tk, "first_response")["state"], "met");
+        assert_eq!(clock(&tk, "resolution")["state"], "met");
+    }
+
+    async fn holidays_and_cuti_bersama_move_the_due_time(app) {
+        setup(&app, &[standard()]).await;
+        // Wed 30 Dec 16:00 WIB: 1 h; 31 Dec cuti bersama (CSV), 1 Jan not listed but Friday is
+        // open; so first response 4 h = 16-17 + Fri 1 Jan 08:00-11:00.
+        app.clock.set(t("2026-12-30T16:00:00+07:00"));
+        let id = app.create_ticket("Banjir", "081311110002").await["id"].as_i64().unwrap();
+        let tk = app.ticket(id).await;
+        assert_eq!(due_of(&tk, "first_response"), t("2027-01-01T11:00:00+07:00"));
+        // Wed 23 Dec 15:00: 2 h; 24 and 25 Dec holidays; Sat 26 22:00 + 2 h = Sun 00:00.
+        app.clock.set(t("2026-12-23T15:00:00+07:00"));
+        let id = app.create_ticket("Jalan rusak", "081311110003").await["id"].as_i64().unwrap();
+        let tk = app.ticket(id).await;
+        assert_eq!(due_of(&tk, "first_response"), t("2026-12-27T00:00:00+07:00"));
+    }
+
+    async fn a_policy_change_mid_ticket_keeps_the_time_used(app) {
+        let urgent = json!({
+            "name": "darurat", "position": 1, "conditions": { "priority": ["urgent"] },
+            "targets": { "resolution": { "target": "2h" } },
+            "escalation": [{ "at": "breach", "action": "raise_priority" }, { "at": "breach", "action": "notify_supervisors" }],
+        });
+        let normal = json!({ "name": "biasa", "position": 2, "targets": { "resolution": { "target": "8h" } } });
+        setup(&app, &[urgent, normal]).await;
+        let start = t("2026-12-01T02:00:00Z");
+        app.clock.set(start);
+        let id = app.create_ticket("Air keruh", "081311110004").await["id"].as_i64().unwrap();
+        let tk = app.ticket(id).await;
+        assert_eq!((clock(&tk, "resolution")["policy"].as_str(), due_of(&tk, "resolution")), (Some("biasa"), start + Duration::hours(8)));
+        // An hour later it turns out urgent: 2 h target, 1 h used, due at start + 2 h.
+        app.clock.advance(Duration::hours(1));
+        let (s, b) = app.patch(&app.agent_token, &format!("/api/v1/tickets/{id}"), &json!({ "priority": "high" })).await;
+        assert_eq!(s, 200, "{b}");
+        assert_eq!(events_of_kind(&b, "sla_policy_changed").len(), 0, "high still matches biasa");
+        let (_, b) = app.patch(&app.agent_token, &format!("/api/v1/tickets/{id}"), &json!({ "priority": "urgent" })).await;
+        let changed = events_of_kind(&b, "sla_policy_changed");
+        assert_eq!(changed.len(), 1);
+        assert_eq!((changed[0].0["policy"].as_str(), changed[0].1["policy"].as_str()), (Some("biasa"), Some("darurat")));
+        assert_eq!(due_of(&b, "resolution"), start + Duration::hours(2));
+        assert_eq!(clock(&b, "resolution")["remaining_secs"], 3600);
+        // Editing the policy afterwards does not touch this ticket (it keeps version 1).
+        app.clock.set(start + Duration::hours(2));
+        assert_eq!(scan(&app).await, 1);
+        let tk = app.ticket(id).await;
+        assert_eq!(clock(&tk, "resolution")["policy_version"], 1);
+        assert!(clock(&tk, "resolution")["breached"].as_bool().unwrap());
+    }
+
+    async fn next_response_restarts_on_each_citizen_message(app) {
+        let p = json!({ "name": "chat", "targets": {
+            "first_response": { "target": "30m" }, "next_response": { "target": "1h" }, "periodic_update": { "target": "1d" } } });
+        setup(&app, &[p]).await;
+        let start = t("2026-12-01T02:00:00Z");
+        app.clock.set(start);
+        let created = app.create_ticket("Sampah", "081311110005").await;
+        let id = created["id"].as_i64().unwrap();
+        app.clock.advance(Duration::minutes(10));
+        let (s, _) = app.post(&app.agent_token, &format!("/api/v1/tickets/{id}/messages"), &json!({ "kind": "reply", "body": "Baik, kami cek." })).await;
+        assert_eq!(s, 201);
+        let tk = app.ticket(id).await;
+        assert_eq!(clock(&tk, "first_response")["state"], "met");
+        assert_eq!(due_of(&tk, "periodic_update"), start + Duration::minutes(10) + Duration::days(1));
+        assert!(tk["sla"].as_array().unwrap().iter().all(|c| c["kind"] != "next_response"));
+        // The citizen writes again (through intake, on the phone channel): next response starts.
+        app.clock.advance(Duration::minutes(20));
+        let msg = tanggap::intake::InboundMessage {
+            channel: tanggap::tickets::Channel::Phone,
+            external_id: Some("call-2".into()),
+            sender: tanggap::contacts::Identity::parse(tanggap::contacts::IdentityKind::Phone, "081311110005").unwrap(),
+            also_known_as: Vec::new(),
+            display_name: None,
+            subject: None,
+            text: "Sudah dua hari belum diangkut".into(),
+            html: None,
+            attachments: Vec::new(),
+            ticket_ref: created["number"].as_str().map(String::from),
+            thread_key: None,
+            metadata: None,
+            received_at: app.ctx.clock.now(),
+        };
+        let out = tanggap::intake::ingest(&app.ctx, msg).await.expect("ingest");
+        assert_eq!(out.ticket_id, id);
+        let tk = app.ticket(id).await;
+        assert_eq!(due_of(&tk, "next_response"), start + Duration::minutes(30) + Duration::hours(1));
+        app.clock.advance(Duration::hours(2));
+        assert_eq!(scan(&app).await, 1, "next response breached");
+        let (s, _) = app.post(&app.agent_token, &format!("/api/v1/tickets/{id}/messages"), &json!({ "kind": "reply", "body": "Maaf, hari ini diangkut." })).await;
+        assert_eq!(s, 201);
+        let tk = app.ticket(id).await;
+        assert_eq!(clock(&tk, "next_response")["state"], "met");
+        assert_eq!(clock(&tk, "next_response")["cycle"], 1);
+    }
+}
