@@ -293,3 +293,153 @@ crate::both_backends! {
         assert_eq!(clock(&tk, "next_response")["cycle"], 1);
     }
 }
+
+/// A second process on the same database: its own pools, the same (fake) time.
+fn second_node(app: &TestApp) -> tanggap::context::AppContext {
+    let settings = (*app.ctx.settings).clone();
+    let db = tanggap::db::Db::connect(&settings.database).expect("connect");
+    tanggap::context::AppContext::with_clock(settings, db, app.clock.clone()).expect("context")
+}
+
+fn firings(app: &TestApp) -> i64 {
+    let mut conn = app.ctx.db.read_conn().expect("conn");
+    tanggap::sla::repo::count_firings(&mut conn).expect("count")
+}
+
+mod timer {
+    use super::*;
+
+    crate::both_backends! {
+        async fn two_workers_fire_each_warning_and_breach_exactly_once(app, |s| s.sla.batch_size = 3) {
+            let p = json!({ "name": "cepat", "targets": { "resolution": { "target": "1h" } }, "warn_at": [50] });
+            setup(&app, &[p]).await;
+            let start = t("2026-12-01T02:00:00Z");
+            app.clock.set(start);
+            let n = 12;
+            for i in 0..n {
+                app.create_ticket(&format!("Keluhan {i}"), &format!("0813111120{i:02}")).await;
+            }
+            let other = second_node(&app);
+            // Half time: each clock's 50 % warning, by whichever worker claims it first.
+            app.clock.set(start + Duration::minutes(30));
+            let mut fired = 0;
+            loop {
+                let (a, b) = tokio::join!(scan_once(&app.ctx, "node-a"), scan_once(&other, "node-b"));
+                let (a, b) = (a.expect("a"), b.expect("b"));
+                fired += a.fired + b.fired;
+                if a.claimed == 0 && b.claimed == 0 {
+                    break;
+                }
+            }
+            assert_eq!((fired, firings(&app)), (n, n as i64));
+            // A restarted worker (a fresh process) finds nothing left to fire.
+            let restarted = second_node(&app);
+            assert_eq!(scan_once(&restarted, "node-c").await.unwrap(), Default::default());
+            // Past the due time: one breach each, however many scans run.
+            app.clock.set(start + Duration::hours(2));
+            let mut fired = 0;
+            for _ in 0..10 {
+                let (a, b) = tokio::join!(scan_once(&app.ctx, "node-a"), scan_once(&restarted, "node-c"));
+                fired += a.expect("a").fired + b.expect("b").fired;
+            }
+            assert_eq!((fired, firings(&app)), (n, 2 * n as i64));
+            // The outbox got one sla.* webhook per firing only when configured; the notifications
+            // table holds none here (no assignee, no team), and the events show one breach per ticket.
+            let (_, list) = app.get(&app.agent_token, "/api/v1/tickets?limit=50").await;
+            for item in list["items"].as_array().unwrap() {
+                let tk = app.ticket(item["id"].as_i64().unwrap()).await;
+                assert_eq!(events_of_kind(&tk, "sla_breached").len(), 1);
+                assert_eq!(events_of_kind(&tk, "sla_warning").len(), 1);
+            }
+        }
+
+        async fn stage_deadlines_in_working_days_and_supervisor_escalation(app) {
+            let team = app.create_team("Dinas PU").await;
+            let (token, hash) = tanggap::auth::new_token("tgp");
+            let now = app.ctx.clock.now_naive();
+            app.ctx
+                .write_blocking(|conn| {
+                    let u = tanggap::auth::repo::insert_user(
+                        conn,
+                        &tanggap::auth::repo::NewUser { email: "spv-pu@pemkot.example", name: "Spv PU", role: "supervisor", password_hash: None, team_id: Some(team) },
+                        now,
+                    )?;
+                    tanggap::auth::repo::insert_token(conn, u.id, "api", &hash, "test", now, None)?;
+                    Ok(())
+                })
+                .unwrap();
+            let p = json!({
+                "name": "pengaduan", "conditions": { "team_id": [team] },
+                "stages": [{ "name": "verifikasi", "working_days": 3, "calendar": "jakarta-cc", "met_on": ["open"] }],
+                "targets": { "resolution": { "target": "10d", "business_days": true, "calendar": "jakarta-cc" } },
+                "escalation": [{ "at": "breach", "action": "notify_supervisors" }, { "at": "breach", "action": "raise_priority" }],
+            });
+            setup(&app, &[p]).await;
+            // Mon 21 Dec 10:00 WIB: Tue 22, Wed 23, (24, 25 holidays), Sat 26 (the night shift) → Sun 27 06:00.
+            app.clock.set(t("2026-12-21T10:00:00+07:00"));
+            let (s, created) = app.post(&app.agent_token, "/api/v1/tickets", &json!({
+                "subject": "Trotoar rusak", "body": "Trotoar berlubang", "channel": "phone",
+                "contact": { "name": "Warga", "phone": "081311119999" }, "team": team })).await;
+            assert_eq!(s, 201, "{created}");
+            let id = created["id"].as_i64().unwrap();
+            let tk = app.ticket(id).await;
+            assert_eq!(due_of(&tk, "stage:verifikasi"), t("2026-12-27T06:00:00+07:00"));
+            // Not verified in time: the breach notifies the team's supervisor and raises the priority.
+            app.clock.set(t("2026-12-28T08:00:00+07:00"));
+            assert_eq!(scan(&app).await, 1);
+            let (_, notes) = app.get(&token, "/api/v1/sla/notifications").await;
+            assert_eq!(notes["items"].as_array().unwrap().len(), 1, "{notes}");
+            assert_eq!(notes["items"][0]["kind"], "sla.breached");
+            let tk = app.ticket(id).await;
+            assert_eq!(tk["priority"], "high");
+            set_status(&app, id, "open").await;
+            let tk = app.ticket(id).await;
+            assert_eq!(clock(&tk, "stage:verifikasi")["state"], "met");
+            assert_eq!(clock(&tk, "resolution")["state"], "running");
+        }
+    }
+}
+
+mod cli {
+    crate::each_backend! {
+        async fn the_cli_imports_calendars_and_answers_due_times(backend) {
+            let (url, _dir, schema) = crate::helpers::fresh_database(backend);
+            let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sla");
+            let run = |args: &[&str]| {
+                let out = std::process::Command::new(env!("CARGO_BIN_EXE_tanggap"))
+                    .args(args)
+                    .env("TANGGAP__DATABASE__URL", &url)
+                    .env("TANGGAP_CONFIG_DIR", "/nonexistent")
+                    .output()
+                    .expect("run tanggap");
+                (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+            };
+            let toml = fixtures.join("jakarta-cc.toml");
+            let (ok, _, err) = run(&["calendar", "import", toml.to_str().unwrap()]);
+            assert!(ok, "{err}");
+            assert!(err.contains("imported calendar jakarta-cc") && err.contains("6 holiday(s)"), "{err}");
+            let (ok, _, err) = run(&["calendar", "import", toml.to_str().unwrap()]);
+            assert!(ok && err.contains("replaced"), "{err}");
+            // Fri 16:00 + 4 h: 1 h Friday, Saturday night 22:00-01:00.
+            let (ok, out, err) = run(&["sla", "due", "--calendar", "jakarta-cc", "--start", "2026-12-04T16:00:00+07:00", "--target", "4h", "--explain"]);
+            assert!(ok, "{err}");
+            let lines: Vec<&str> = out.lines().collect();
+            assert_eq!(lines[0], "2026-12-06T01:00:00+07:00");
+            assert_eq!(lines.len(), 3);
+            assert!(lines[2].starts_with("2026-12-05T22:00:00+07:00 .. 2026-12-06T01:00:00+07:00"), "{out}");
+            // 30 Dec 16:00 + 2 h: 31 Dec (CSV cuti bersama) and 1 Jan (iCal) are closed → Sat 2 Jan 23:00.
+            let (_, out, _) = run(&["sla", "due", "--calendar", "jakarta-cc", "--start", "2026-12-30T09:00:00Z", "--target", "2h"]);
+            assert_eq!(out.trim(), "2027-01-02T23:00:00+07:00");
+            // 8 Feb 2027 (Mon) + 3 working days: 9, 10 Feb are Imlek (iCal, DTEND exclusive) → 11, 12, Sat 13 night.
+            let (_, out, _) = run(&["sla", "due", "--calendar", "jakarta-cc", "--start", "2027-02-08T10:00:00+07:00", "--target", "3d", "--business-days"]);
+            assert_eq!(out.trim(), "2027-02-14T06:00:00+07:00");
+            let (ok, _, err) = run(&["sla", "due", "--calendar", "nope", "--start", "2026-12-04T16:00:00+07:00", "--target", "4h"]);
+            assert!(!ok && err.contains("no calendar named `nope`"), "{err}");
+            let (ok, _, err) = run(&["sla", "due", "--calendar", "jakarta-cc", "--start", "2026-12-04T16:00:00+07:00", "--target", "4h", "--business-days"]);
+            assert!(!ok && err.contains("whole days"), "{err}");
+            if let Some(s) = schema {
+                crate::helpers::drop_schema(&s);
+            }
+        }
+    }
+}
