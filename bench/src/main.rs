@@ -8,6 +8,7 @@
 //!   runs the job worker in-process until the queue is empty, to time processing on its own.
 
 mod email;
+mod sla;
 
 use std::time::Instant;
 
@@ -29,6 +30,26 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// SLA timer scan cost: OPEN open tickets with running clocks, DUE of them past due.
+    SlaScan {
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value_t = 10000)]
+        open: i64,
+        #[arg(long, default_value_t = 1000)]
+        due: i64,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+    /// SLA timer lateness on the system clock: K clocks due over SPREAD seconds.
+    SlaLateness {
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value_t = 500)]
+        k: i64,
+        #[arg(long, default_value_t = 10)]
+        spread: i64,
+    },
     /// Insert N tickets' rows directly; prints tickets/s.
     RawInsert {
         #[arg(long)]
@@ -83,6 +104,10 @@ enum Cmd {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().cmd {
         Cmd::RawInsert { url, n } => raw_insert(&url, n),
+        Cmd::SlaScan { url, open, due, runs } => sla::scan(&url, open, due, runs),
+        Cmd::SlaLateness { url, k, spread } => {
+            actix_web::rt::System::new().block_on(sla::lateness(&url, k, spread))
+        }
         Cmd::Email {
             url,
             http_url,
