@@ -105,9 +105,7 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().cmd {
         Cmd::RawInsert { url, n } => raw_insert(&url, n),
         Cmd::SlaScan { url, open, due, runs } => sla::scan(&url, open, due, runs),
-        Cmd::SlaLateness { url, k, spread } => {
-            actix_web::rt::System::new().block_on(sla::lateness(&url, k, spread))
-        }
+        Cmd::SlaLateness { url, k, spread } => actix_web::rt::System::new().block_on(sla::lateness(&url, k, spread)),
         Cmd::Email {
             url,
             http_url,

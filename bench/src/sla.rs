@@ -29,7 +29,14 @@ fn ts(t: chrono::DateTime<Utc>) -> String {
 
 /// Inserts `n` open tickets (ids from `first`) and one running clock each; the clock of ticket i
 /// next fires at `base + offset(i)` seconds.
-fn seed(conn: &mut DbConnection, first: i64, n: i64, base: &str, offset_sql: &str, since_sql: &str) -> anyhow::Result<()> {
+fn seed(
+    conn: &mut DbConnection,
+    first: i64,
+    n: i64,
+    base: &str,
+    offset_sql: &str,
+    since_sql: &str,
+) -> anyhow::Result<()> {
     let pg = matches!(conn, DbConnection::Postgresql(_));
     let (series, add) = if pg {
         (
@@ -80,7 +87,10 @@ pub fn scan(url: &str, open: i64, due: i64, runs: usize) -> anyhow::Result<()> {
     if matches!(&*conn, DbConnection::Postgresql(_)) {
         conn.batch_execute("ANALYZE tickets; ANALYZE sla_clocks;")?;
     }
-    eprintln!("seeded {open} open + {due} due in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "seeded {open} open + {due} due in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     drop(conn);
     let mut times = Vec::new();
     for _ in 0..runs {
@@ -95,7 +105,11 @@ pub fn scan(url: &str, open: i64, due: i64, runs: usize) -> anyhow::Result<()> {
         conn.batch_execute(&format!(
             "DELETE FROM sla_notifications; DELETE FROM sla_firings; DELETE FROM ticket_events;
              UPDATE sla_clocks SET breached = {f}, warned = 0, next_fire_at = due_at WHERE ticket_id > {open};",
-            f = if matches!(&*conn, DbConnection::Postgresql(_)) { "FALSE" } else { "0" }
+            f = if matches!(&*conn, DbConnection::Postgresql(_)) {
+                "FALSE"
+            } else {
+                "0"
+            }
         ))?;
     }
     times.sort_by(f64::total_cmp);
@@ -138,7 +152,10 @@ pub async fn lateness(url: &str, k: i64, spread: i64) -> anyhow::Result<()> {
         use tanggap::db::schema::sla_firings as f;
         f::table.select((f::fired_at, f::due_at)).load(&mut *conn)?
     };
-    let mut late: Vec<f64> = rows.iter().map(|(fired, due)| (*fired - *due).num_milliseconds() as f64).collect();
+    let mut late: Vec<f64> = rows
+        .iter()
+        .map(|(fired, due)| (*fired - *due).num_milliseconds() as f64)
+        .collect();
     anyhow::ensure!(late.len() as i64 == k, "fired {} of {k}", late.len());
     late.sort_by(f64::total_cmp);
     let pct = |p: f64| late[((late.len() as f64 - 1.0) * p).round() as usize];
