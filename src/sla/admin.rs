@@ -128,10 +128,7 @@ pub fn clocks_json(
     for c in repo::clocks_of(conn, ticket_ids)? {
         let basis = cals.basis(conn, c.calendar_id)?;
         let remaining = super::clock::remaining(&c, basis, now);
-        let calendar = match c.calendar_id {
-            Some(id) => repo::calendar_by_id(conn, id).ok().map(|r| r.name),
-            None => None,
-        };
+        let calendar = c.calendar_id.and_then(|id| cals.name(id));
         out.entry(c.ticket_id).or_default().push(json!({
             "kind": c.kind, "state": c.state, "target": c.target_text, "target_secs": c.target_secs,
             "calendar": calendar, "business_time": c.calendar_id.is_some(),

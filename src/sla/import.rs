@@ -17,6 +17,9 @@ pub enum HolidaySpec {
     Named { date: String, name: String },
 }
 
+/// More closed dates than this is not a holiday list (about 27 years of every day).
+const MAX_HOLIDAYS: usize = 10_000;
+
 /// Reads a holiday file named in a calendar (the CLI resolves it next to the TOML file).
 pub type ReadFile<'a> = &'a dyn Fn(&str) -> Result<String, String>;
 
@@ -112,6 +115,9 @@ impl CalendarSpec {
             for (d, n) in list {
                 add_holiday(&mut holidays, d, &n);
             }
+        }
+        if holidays.len() > MAX_HOLIDAYS {
+            return Err(format!("holidays: at most {MAX_HOLIDAYS} dates"));
         }
         Calendar::new(&self.name, tz, hours, holidays)
     }

@@ -36,6 +36,11 @@ impl Calendars {
         }
         Ok(Basis(self.0.get(&id)))
     }
+
+    /// The name of a calendar already loaded with [`Calendars::basis`].
+    pub fn name(&self, id: i64) -> Option<String> {
+        self.0.get(&id).map(|c| c.name.clone())
+    }
 }
 
 /// The stored policies in order, parsed.
@@ -288,8 +293,7 @@ pub fn on_status_changed(
         if c.state != before {
             let kind = match c.state.as_str() {
                 PAUSED => "sla_paused",
-                RUNNING if before == PAUSED => "sla_resumed",
-                RUNNING => "sla_restarted",
+                RUNNING => "sla_resumed",
                 MET => "sla_met",
                 _ => "sla_stopped",
             };

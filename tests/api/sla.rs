@@ -443,3 +443,80 @@ mod cli {
         }
     }
 }
+
+mod webhooks_and_reopen {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// Deliveries seen: the event header and the body.
+    type Seen = Arc<Mutex<Vec<(String, Value)>>>;
+
+    /// A receiver that records each delivery's event header and body.
+    fn receiver() -> (String, Seen) {
+        let got: Seen = Arc::default();
+        let store = got.clone();
+        let url = crate::helpers::spawn_http_peer(move |cfg| {
+            let store = store.clone();
+            cfg.route(
+                "/hook",
+                actix_web::web::post().to(move |req: actix_web::HttpRequest, body: actix_web::web::Bytes| {
+                    let store = store.clone();
+                    async move {
+                        let event = req
+                            .headers()
+                            .get("X-Tanggap-Event")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_string();
+                        let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                        store.lock().unwrap().push((event, body));
+                        actix_web::HttpResponse::Ok().finish()
+                    }
+                }),
+            );
+        });
+        (format!("{url}/hook"), got)
+    }
+
+    crate::each_backend! {
+        async fn warnings_and_breaches_go_out_as_webhooks_once_and_a_reopened_ticket_runs_on(backend) {
+            let (url, got) = receiver();
+            let app = crate::helpers::spawn_app_with(backend, |s| {
+                s.webhooks = vec![tanggap::config::WebhookEndpoint {
+                    url: url.parse().unwrap(),
+                    secret: tanggap::config::Secret::new("sla-webhook-secret"),
+                    events: vec!["sla.warning".into(), "sla.breached".into()],
+                }];
+            })
+            .await;
+            let p = json!({ "name": "umum", "targets": { "resolution": { "target": "4h" } }, "warn_at": [50] });
+            setup(&app, &[p]).await;
+            let start = t("2026-12-01T02:00:00Z");
+            app.clock.set(start);
+            let id = app.create_ticket("Parkir liar", "081311117777").await["id"].as_i64().unwrap();
+            // Resolved after 1 h, reopened 5 h later: 3 h are left from the reopening.
+            app.clock.advance(Duration::hours(1));
+            set_status(&app, id, "resolved").await;
+            app.clock.advance(Duration::hours(5));
+            assert_eq!(scan(&app).await, 0, "a resolved ticket's clock does not fire");
+            set_status(&app, id, "open").await;
+            let tk = app.ticket(id).await;
+            assert_eq!(due_of(&tk, "resolution"), start + Duration::hours(9));
+            assert_eq!(clock(&tk, "resolution")["state"], "running");
+            // 50 % (2 h used) is 1 h after reopening; the breach 3 h after.
+            app.clock.advance(Duration::hours(1));
+            assert_eq!(scan(&app).await, 1);
+            app.clock.advance(Duration::hours(2));
+            assert_eq!(scan(&app).await, 1);
+            assert_eq!(scan(&app).await, 0);
+            app.run_jobs().await;
+            let got = got.lock().unwrap().clone();
+            let events: Vec<&str> = got.iter().map(|(e, _)| e.as_str()).collect();
+            assert_eq!(events, vec!["sla.warning", "sla.breached"]);
+            assert_eq!(got[1].1["data"]["ticket"]["id"], id);
+            assert_eq!(got[1].1["data"]["sla"]["clock"], "resolution");
+            assert_eq!(got[1].1["data"]["sla"]["due_at"], "2026-12-01T11:00:00Z");
+        }
+    }
+}
