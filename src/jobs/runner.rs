@@ -68,6 +68,7 @@ async fn execute(ctx: &AppContext, job_id: i64, kind: &str, payload: &str) -> Re
         KIND_WEBHOOK => webhooks::deliver(&ctx.http, &ctx.settings, payload, ctx.clock.now()).await,
         KIND_DELIVER_MESSAGE => crate::tickets::delivery::deliver(ctx, payload).await,
         KIND_META_EVENT => crate::channels::meta::process::run(ctx, payload).await,
+        super::KIND_SLA_EMAIL => crate::sla::mail::deliver(ctx, payload).await,
         other => Err(JobFailure::Permanent(format!("unknown job kind `{other}`"))),
     }
 }

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod import;
+pub mod mail;
 pub mod policy;
 pub mod repo;
 pub mod service;

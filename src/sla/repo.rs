@@ -390,13 +390,13 @@ pub fn policy_version(conn: &mut DbConnection, id: i64, version: i32) -> QueryRe
         .optional()
 }
 
-/// Active supervisors of a team (escalation recipients).
-pub fn team_supervisors(conn: &mut DbConnection, team_id: i64) -> QueryResult<Vec<i64>> {
+/// Active supervisors of a team (escalation recipients): id and e-mail.
+pub fn team_supervisors(conn: &mut DbConnection, team_id: i64) -> QueryResult<Vec<(i64, String)>> {
     use crate::db::schema::users;
     users::table
         .filter(users::team_id.eq(team_id))
         .filter(users::role.eq("supervisor"))
         .filter(users::active.eq(true))
-        .select(users::id)
+        .select((users::id, users::email))
         .load(conn)
 }

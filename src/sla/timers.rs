@@ -135,7 +135,11 @@ fn fire(
             Action::NotifyAssignee => notified.extend(t.assignee_id),
             Action::NotifySupervisors => {
                 if let Some(team) = t.team_id {
-                    notified.extend(repo::team_supervisors(conn, team)?);
+                    for (uid, email) in repo::team_supervisors(conn, team)? {
+                        notified.push(uid);
+                        let subject = format!("[SLA] {body}");
+                        super::mail::enqueue(ctx, conn, &email, &subject, &mail_body(&t, &detail, ctx), now)?;
+                    }
                 }
             }
             Action::RaisePriority => {
@@ -189,6 +193,23 @@ fn fire(
         crate::tickets::repo::save(conn, &t)?;
     }
     Ok(true)
+}
+
+/// The supervisor's mail: what fired, and where to look.
+fn mail_body(t: &crate::tickets::model::Ticket, detail: &serde_json::Value, ctx: &AppContext) -> String {
+    format!(
+        "Tiket {} \"{}\"\nJam SLA: {}\nTarget: {}\nJatuh tempo: {}\nSisa waktu kerja (detik): {}\nKebijakan: {} v{}\n\n{}/api/v1/tickets/{}\n",
+        t.number,
+        t.subject,
+        detail["clock"].as_str().unwrap_or_default(),
+        detail["target"].as_str().unwrap_or_default(),
+        detail["due_at"].as_str().unwrap_or_default(),
+        detail["remaining_secs"],
+        detail["policy"].as_str().unwrap_or_default(),
+        detail["policy_version"],
+        ctx.settings.public_base(),
+        t.id
+    )
 }
 
 /// The timer loop: scan, then sleep until the earliest due clock (at most `sla.max_sleep_ms`), a

@@ -520,3 +520,52 @@ mod webhooks_and_reopen {
         }
     }
 }
+
+mod supervisor_mail {
+    use super::*;
+    use crate::email::sink::SmtpSink;
+
+    crate::each_backend! {
+        async fn a_breach_mails_the_team_supervisors_through_the_outbox(backend) {
+            let sink = SmtpSink::start().await;
+            let smtp = sink.url();
+            let app = crate::helpers::spawn_app_with(backend, |s| crate::email::email_settings(s, Some(&smtp))).await;
+            let team = app.create_team("Dinas Kebersihan").await;
+            let now = app.ctx.clock.now_naive();
+            app.ctx
+                .write_blocking(|conn| {
+                    for (email, role) in [("spv-dk@pemkot.example", "supervisor"), ("agen-dk@pemkot.example", "agent")] {
+                        tanggap::auth::repo::insert_user(
+                            conn,
+                            &tanggap::auth::repo::NewUser { email, name: role, role, password_hash: None, team_id: Some(team) },
+                            now,
+                        )?;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+            let p = json!({ "name": "kebersihan", "targets": { "resolution": { "target": "1h" } }, "warn_at": [50] });
+            setup(&app, &[p]).await;
+            let (s, created) = app.post(&app.agent_token, "/api/v1/tickets", &json!({
+                "subject": "Sampah menumpuk", "body": "Di pasar", "channel": "phone",
+                "contact": { "name": "Warga", "phone": "081311118888" }, "team": team })).await;
+            assert_eq!(s, 201, "{created}");
+            // The warning goes to the assignee only (none here): no mail.
+            app.clock.advance(Duration::minutes(30));
+            assert_eq!(scan(&app).await, 1);
+            app.run_jobs().await;
+            assert!(sink.mails().is_empty());
+            app.clock.advance(Duration::minutes(31));
+            assert_eq!(scan(&app).await, 1);
+            app.run_jobs().await;
+            let mails = sink.mails();
+            assert_eq!(mails.len(), 1, "one mail, to the supervisor only");
+            assert_eq!(mails[0].rcpt_to, vec!["spv-dk@pemkot.example".to_string()]);
+            assert!(mails[0].subject().contains("melewati SLA"), "{}", mails[0].subject());
+            assert!(mails[0].text().contains("resolution"), "{}", mails[0].text());
+            assert_eq!(scan(&app).await, 0);
+            app.run_jobs().await;
+            assert_eq!(sink.mails().len(), 1);
+        }
+    }
+}
