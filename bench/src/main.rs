@@ -269,7 +269,13 @@ fn meta_payloads(n: usize, secret: &str, account: &str, out: &std::path::Path) -
 }
 
 async fn drain(url: String) -> anyhow::Result<()> {
+    use diesel::prelude::*;
     let ctx = open(&url)?;
+    let count = || -> anyhow::Result<i64> {
+        let mut conn = ctx.db.read_conn()?;
+        Ok(tanggap::db::schema::tickets::table.count().get_result(&mut conn)?)
+    };
+    let before = count()?;
     let start = Instant::now();
     let mut ran = 0;
     loop {
@@ -280,9 +286,11 @@ async fn drain(url: String) -> anyhow::Result<()> {
         ran += n;
     }
     let secs = start.elapsed().as_secs_f64();
+    let tickets = count()? - before;
     println!(
-        "drain jobs={ran} seconds={secs:.3} jobs_per_sec={:.0}",
-        ran as f64 / secs.max(1e-9)
+        "drain jobs={ran} tickets={tickets} seconds={secs:.3} jobs_per_sec={:.0} tickets_per_sec={:.0}",
+        ran as f64 / secs.max(1e-9),
+        tickets as f64 / secs.max(1e-9)
     );
     Ok(())
 }
