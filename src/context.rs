@@ -78,6 +78,21 @@ impl AppContext {
         T: Send + 'static,
         F: Fn(&mut DbConnection) -> AppResult<T> + Send + 'static,
     {
+        let out = self.write_quietly(f).await?;
+        self.jobs_ready.notify_one();
+        self.sla_wake.notify_one();
+        Ok(out)
+    }
+
+    /// [`AppContext::write`] without waking the workers afterwards: for the workers' own
+    /// bookkeeping (claiming, completing), which would otherwise wake them in a loop. On SQLite
+    /// it still goes through the group-commit writer, so workers never compete with requests for
+    /// the single write connection.
+    pub async fn write_quietly<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: Fn(&mut DbConnection) -> AppResult<T> + Send + 'static,
+    {
         let out = match &self.writer {
             Some(writer) => {
                 let (reply, answer) = tokio::sync::oneshot::channel();
@@ -99,8 +114,6 @@ impl AppContext {
                 crate::db::blocking(move || ctx.write_blocking(f)).await?
             }
         };
-        self.jobs_ready.notify_one();
-        self.sla_wake.notify_one();
         Ok(out)
     }
 

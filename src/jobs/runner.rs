@@ -27,8 +27,7 @@ pub async fn run_once(ctx: &AppContext, owner: &str) -> Result<usize, AppError> 
     let limit = ctx.settings.jobs.batch_size as i64;
     let owner_s = owner.to_string();
     let claimed: Vec<Job> = ctx
-        .db
-        .write(move |conn| {
+        .write_quietly(move |conn| {
             repo::claim(conn, &owner_s, now.naive_utc(), lease_until.naive_utc(), limit).map_err(AppError::from)
         })
         .await?;
@@ -80,8 +79,7 @@ async fn record(ctx: &AppContext, owner: &str, job: &Job, outcome: Result<(), Jo
     match outcome {
         Ok(()) => {
             log::info!("job {id} ({}) done after {} attempt(s)", job.kind, job.attempts);
-            ctx.db
-                .write(move |conn| repo::complete(conn, id, &owner).map_err(AppError::from))
+            ctx.write_quietly(move |conn| repo::complete(conn, id, &owner).map_err(AppError::from))
                 .await?;
         }
         Err(failure) => {
@@ -110,15 +108,14 @@ async fn record(ctx: &AppContext, owner: &str, job: &Job, outcome: Result<(), Jo
             let message = failure.to_string();
             let kind = job.kind.clone();
             let payload = job.payload.clone();
-            ctx.db
-                .write(move |conn| {
-                    repo::fail(conn, id, &owner, &message, retry_at, now.naive_utc())?;
-                    if dead && kind == KIND_DELIVER_MESSAGE {
-                        crate::tickets::delivery::mark_undeliverable(conn, &payload, &message, now.naive_utc())?;
-                    }
-                    Ok::<_, AppError>(())
-                })
-                .await?;
+            ctx.write_quietly(move |conn| {
+                repo::fail(conn, id, &owner, &message, retry_at, now.naive_utc())?;
+                if dead && kind == KIND_DELIVER_MESSAGE {
+                    crate::tickets::delivery::mark_undeliverable(conn, &payload, &message, now.naive_utc())?;
+                }
+                Ok(())
+            })
+            .await?;
         }
     }
     Ok(())
@@ -142,8 +139,7 @@ pub async fn run(ctx: AppContext, mut shutdown: watch::Receiver<bool>) {
             // Idempotency keys are honoured for 24 hours.
             let cutoff = (now - ChronoDuration::hours(24)).naive_utc();
             match ctx
-                .db
-                .write(move |conn| crate::idempotency::repo::purge_before(conn, cutoff).map_err(AppError::from))
+                .write_quietly(move |conn| crate::idempotency::repo::purge_before(conn, cutoff).map_err(AppError::from))
                 .await
             {
                 Ok(0) => {}

@@ -570,18 +570,17 @@ pub fn fail_delivery(
 /// Closes resolved tickets whose reopen window has passed. Returns how many.
 pub async fn auto_close(ctx: &AppContext) -> AppResult<usize> {
     let ctx2 = ctx.clone();
-    ctx.db
-        .write(move |conn| {
-            let now = ctx2.clock.now();
-            let cutoff = now - Duration::hours(ctx2.settings.tickets.reopen_window_hours as i64);
-            let due = repo::resolved_before(conn, cutoff.naive_utc(), 500)?;
-            for mut t in due.iter().cloned() {
-                change_status(&ctx2, conn, &mut t, Status::Closed, Actor::System, now, "auto_closed")?;
-                repo::save(conn, &t)?;
-            }
-            Ok(due.len())
-        })
-        .await
+    ctx.write(move |conn| {
+        let now = ctx2.clock.now();
+        let cutoff = now - Duration::hours(ctx2.settings.tickets.reopen_window_hours as i64);
+        let due = repo::resolved_before(conn, cutoff.naive_utc(), 500)?;
+        for mut t in due.iter().cloned() {
+            change_status(&ctx2, conn, &mut t, Status::Closed, Actor::System, now, "auto_closed")?;
+            repo::save(conn, &t)?;
+        }
+        Ok(due.len())
+    })
+    .await
 }
 
 /// Does a citizen's message at `at` still reopen this resolved ticket?
