@@ -46,7 +46,7 @@ wait_ready() {
 
 echo "== $(date -u +%FT%TZ) $(nproc) cores; wrk -t2 -c$CONN -d${DUR}s on the same machine" | tee "$RESULTS"
 META_SECRET=bench-app-secret-0001
-"$BENCH" meta-payloads --n 100000 --secret "$META_SECRET" --out "$WORK/payloads.tsv"
+"$BENCH" meta-payloads --n 400000 --secret "$META_SECRET" --out "$WORK/payloads.tsv"
 
 "$BENCH" hello --bind 127.0.0.1:18099 & HELLO=$!
 wait_ready 18099 hello
@@ -101,8 +101,9 @@ for backend in sqlite postgres; do
 
   kill -TERM $SERVER; wait $SERVER 2>/dev/null || true
   out=$("$BENCH" drain --url "$URL")
-  printf '%-34s %10s bodies/s into tickets (%s)\n' "$backend: webhook processing, 1 worker" \
-    "$(awk -F'jobs_per_sec=' '{print $2}' <<<"$out")" "$(awk '{print $2, $3}' <<<"$out")" | tee -a "$RESULTS"
+  printf '%-34s %10s bodies/s, %s new tickets/s (%s)\n' "$backend: webhook processing, 1 worker" \
+    "$(awk -F'jobs_per_sec=' '{split($2, a, " "); print a[1]}' <<<"$out")" \
+    "$(awk -F'tickets_per_sec=' '{print $2}' <<<"$out")" "$(awk '{print $2, $3, $4}' <<<"$out")" | tee -a "$RESULTS"
   unset TANGGAP__DATABASE__URL TANGGAP__SERVER__BIND TANGGAP__PUBLIC__LOOKUPS_PER_MINUTE TANGGAP__JOBS__RUN_IN_SERVE
   unset TANGGAP__INSTAGRAM__APP_SECRETS TANGGAP__INSTAGRAM__ACCOUNT_ID
 done

@@ -45,6 +45,16 @@ pub enum Command {
     /// Store one e-mail read from standard input (for MTA pipes). Exit 0 stored, 75 try again
     /// later, 65 not a mail message.
     IngestEmail,
+    /// Business calendars for SLA targets.
+    Calendar {
+        #[command(subcommand)]
+        command: CalendarCommand,
+    },
+    /// SLA arithmetic.
+    Sla {
+        #[command(subcommand)]
+        command: SlaCommand,
+    },
     /// Seed a realistic Indonesian demo data set (teams, categories, agents, tickets).
     Demo {
         /// How many tickets to create.
@@ -66,6 +76,33 @@ pub enum UserCommand {
         /// Team id for the user.
         #[arg(long)]
         team: Option<i64>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CalendarCommand {
+    /// Load a calendar from a TOML file, replacing one of the same name.
+    Import { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SlaCommand {
+    /// Print the due instant (RFC 3339) of a target started at --start on a calendar.
+    Due {
+        #[arg(long)]
+        calendar: String,
+        /// Start instant, RFC 3339 (e.g. 2026-12-04T16:00:00+07:00).
+        #[arg(long)]
+        start: String,
+        /// Business time such as 4h, 90m, 1h30m; with --business-days whole days such as 3d.
+        #[arg(long)]
+        target: String,
+        /// Count working days (due at the close of the Nth working day after the start's date).
+        #[arg(long)]
+        business_days: bool,
+        /// Also print the business intervals (or working days) counted.
+        #[arg(long)]
+        explain: bool,
     },
 }
 
@@ -167,6 +204,29 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::IngestEmail => anyhow::bail!("ingest-email is handled before the database is opened"),
+        Command::Calendar {
+            command: CalendarCommand::Import { file },
+        } => {
+            crate::startup::migrate(&ctx)?;
+            eprintln!("{}", crate::sla::cli::import(&ctx, &file)?);
+            Ok(())
+        }
+        Command::Sla {
+            command:
+                SlaCommand::Due {
+                    calendar,
+                    start,
+                    target,
+                    business_days,
+                    explain,
+                },
+        } => {
+            crate::startup::migrate(&ctx)?;
+            for line in crate::sla::cli::due(&ctx, &calendar, &start, &target, business_days, explain)? {
+                println!("{line}");
+            }
+            Ok(())
+        }
         Command::Demo { tickets } => {
             crate::startup::migrate(&ctx)?;
             let report = crate::demo::seed(&ctx, tickets)?;

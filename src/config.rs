@@ -12,9 +12,31 @@ const EMBEDDED_DEFAULTS: &str = include_str!("../config/default.toml");
 const ENV_PREFIX: &str = "TANGGAP__";
 
 /// A secret value: usable, but never printed by `Debug` or `Display`.
-#[derive(Clone, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        string_or_number(d).map(Secret)
+    }
+}
+
+/// A text value that may also be written as a bare number (an account id or a token that happens
+/// to be all digits arrives from the environment as a number).
+pub fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Int(i64),
+    }
+    Ok(
+        match Raw::deserialize(d).map_err(|_| serde::de::Error::custom("expected a string"))? {
+            Raw::Text(s) => s,
+            Raw::Int(n) => n.to_string(),
+        },
+    )
+}
 
 impl Secret {
     pub fn new(s: impl Into<String>) -> Self {
@@ -46,6 +68,7 @@ pub struct Settings {
     pub meta: MetaSettings,
     pub instagram: InstagramSettings,
     pub whatsapp: WhatsappSettings,
+    pub sla: crate::sla::config::SlaSettings,
 }
 
 /// Shared by the Instagram and WhatsApp channels (both are Meta Graph API platforms).
@@ -67,6 +90,7 @@ pub struct InstagramSettings {
     pub app_secrets: SecretList,
     pub verify_token: Secret,
     /// Our Instagram professional account id (entry.id of webhooks, sender of replies).
+    #[serde(deserialize_with = "string_or_number")]
     pub account_id: String,
     pub access_token: Secret,
     /// Send with the HUMAN_AGENT tag between 24 hours and 7 days after the citizen's last message
@@ -82,6 +106,7 @@ pub struct WhatsappSettings {
     pub app_secrets: SecretList,
     pub verify_token: Secret,
     /// The business phone number id messages are sent from (metadata.phone_number_id).
+    #[serde(deserialize_with = "string_or_number")]
     pub phone_number_id: String,
     pub access_token: Secret,
     pub sends_per_second: u32,
@@ -112,10 +137,12 @@ impl<'de> Deserialize<'de> for SecretList {
         #[serde(untagged)]
         enum Raw {
             One(String),
+            Number(i64),
             Many(Vec<String>),
         }
         let items = match Raw::deserialize(d)? {
             Raw::One(s) => s.split(',').map(str::to_string).collect(),
+            Raw::Number(n) => vec![n.to_string()],
             Raw::Many(v) => v,
         };
         Ok(SecretList(
@@ -200,7 +227,13 @@ pub struct WebhookEndpoint {
     pub events: Vec<String>,
 }
 
-pub const WEBHOOK_EVENTS: &[&str] = &["ticket.created", "message.created", "ticket.status_changed"];
+pub const WEBHOOK_EVENTS: &[&str] = &[
+    "ticket.created",
+    "message.created",
+    "ticket.status_changed",
+    "sla.warning",
+    "sla.breached",
+];
 
 fn all_webhook_events() -> Vec<String> {
     WEBHOOK_EVENTS.iter().map(|s| s.to_string()).collect()
@@ -293,6 +326,7 @@ impl Settings {
         }
         crate::phone::validate_settings(&self.phone).map_err(|(key, m)| bad(key, &m))?;
         self.email.validate()?;
+        self.sla.validate()?;
         if !self.meta.graph_base_url.is_empty() {
             let ok = url::Url::parse(&self.meta.graph_base_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
             if !ok {
@@ -435,6 +469,27 @@ mod tests {
         assert_eq!(s.server.bind.port(), 9000);
         assert_eq!(s.database.pool_size, 3);
         assert_eq!(s.public_base(), "https://pengaduan.example.go.id");
+    }
+
+    #[test]
+    fn meta_accounts_from_the_environment() {
+        let s = load(&[
+            ("TANGGAP__INSTAGRAM__ACCOUNT_ID", "17841400000000001"),
+            ("TANGGAP__INSTAGRAM__APP_SECRETS", "rahasia-satu-0001, rahasia-dua-0002"),
+            ("TANGGAP__INSTAGRAM__VERIFY_TOKEN", "123456"),
+            ("TANGGAP__WHATSAPP__PHONE_NUMBER_ID", "100000000000020"),
+        ])
+        .unwrap();
+        assert_eq!(s.instagram.account_id, "17841400000000001");
+        assert_eq!(s.instagram.app_secrets.0.len(), 2);
+        assert_eq!(s.instagram.app_secrets.0[1].expose(), "rahasia-dua-0002");
+        assert_eq!(s.instagram.verify_token.expose(), "123456");
+        assert_eq!(s.whatsapp.phone_number_id, "100000000000020");
+        assert!(!format!("{s:?}").contains("rahasia"), "secrets never print");
+        let err = load(&[("TANGGAP__INSTAGRAM__APP_SECRETS", "pendek")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("instagram.app_secrets"), "{err}");
     }
 
     #[test]

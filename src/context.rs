@@ -21,6 +21,8 @@ pub struct AppContext {
     pub numbers: Arc<NumberAllocator>,
     /// Poked after a commit that enqueued jobs, so a worker in this process starts at once.
     pub jobs_ready: Arc<Notify>,
+    /// Poked after every commit, so the SLA timer looks at the earliest due clock again.
+    pub sla_wake: Arc<Notify>,
     pub http: reqwest::Client,
     pub rate_limiter: Arc<RateLimiter>,
     /// Live caller-log changes for agent consoles (phone channel).
@@ -50,6 +52,7 @@ impl AppContext {
             clock,
             numbers: Arc::new(NumberAllocator::default()),
             jobs_ready: Arc::new(Notify::new()),
+            sla_wake: Arc::new(Notify::new()),
             http,
             rate_limiter: Arc::new(RateLimiter::default()),
             call_feed: Default::default(),
@@ -75,6 +78,21 @@ impl AppContext {
         T: Send + 'static,
         F: Fn(&mut DbConnection) -> AppResult<T> + Send + 'static,
     {
+        let out = self.write_quietly(f).await?;
+        self.jobs_ready.notify_one();
+        self.sla_wake.notify_one();
+        Ok(out)
+    }
+
+    /// [`AppContext::write`] without waking the workers afterwards: for the workers' own
+    /// bookkeeping (claiming, completing), which would otherwise wake them in a loop. On SQLite
+    /// it still goes through the group-commit writer, so workers never compete with requests for
+    /// the single write connection.
+    pub async fn write_quietly<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: Fn(&mut DbConnection) -> AppResult<T> + Send + 'static,
+    {
         let out = match &self.writer {
             Some(writer) => {
                 let (reply, answer) = tokio::sync::oneshot::channel();
@@ -96,7 +114,6 @@ impl AppContext {
                 crate::db::blocking(move || ctx.write_blocking(f)).await?
             }
         };
-        self.jobs_ready.notify_one();
         Ok(out)
     }
 

@@ -288,6 +288,7 @@ pub fn ingest_in_tx_with(
         ticket.last_inbound_at = Some(at.naive_utc());
         ticket.updated_at = now.naive_utc();
         repo::save(conn, &ticket)?;
+        crate::sla::service::on_citizen_message(conn, &ticket, now)?;
     }
     webhooks::emit(
         conn,

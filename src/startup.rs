@@ -95,7 +95,9 @@ pub async fn serve(ctx: AppContext) -> anyhow::Result<()> {
         .settings
         .jobs
         .run_in_serve
-        .then(|| tokio::spawn(crate::jobs::runner::run(ctx.clone(), stop_rx)));
+        .then(|| tokio::spawn(crate::jobs::runner::run(ctx.clone(), stop_rx.clone())));
+    let sla_timer = (ctx.settings.jobs.run_in_serve && ctx.settings.sla.run_timer)
+        .then(|| tokio::spawn(crate::sla::timers::run(ctx.clone(), stop_rx)));
     let server_task = tokio::spawn(server);
     shutdown_signal().await;
     log::info!("shutting down: no new connections, finishing requests and the job batch in hand");
@@ -108,6 +110,9 @@ pub async fn serve(ctx: AppContext) -> anyhow::Result<()> {
     if let Some(p) = pollers {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), p).await;
     }
+    if let Some(t) = sla_timer {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), t).await;
+    }
     log::info!("stopped");
     Ok(())
 }
@@ -119,12 +124,20 @@ pub async fn work(ctx: AppContext) -> anyhow::Result<()> {
     }
     let (stop_tx, stop_rx) = watch::channel(false);
     let pollers = tokio::spawn(crate::email::imap::run(ctx.clone(), stop_rx.clone()));
+    let sla_timer = ctx
+        .settings
+        .sla
+        .run_timer
+        .then(|| tokio::spawn(crate::sla::timers::run(ctx.clone(), stop_rx.clone())));
     let worker = tokio::spawn(crate::jobs::runner::run(ctx, stop_rx));
     shutdown_signal().await;
     log::info!("shutting down the worker after the batch in hand");
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(std::time::Duration::from_secs(30), worker).await;
     let _ = tokio::time::timeout(std::time::Duration::from_secs(30), pollers).await;
+    if let Some(t) = sla_timer {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), t).await;
+    }
     Ok(())
 }
 

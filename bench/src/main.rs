@@ -8,6 +8,7 @@
 //!   runs the job worker in-process until the queue is empty, to time processing on its own.
 
 mod email;
+mod sla;
 
 use std::time::Instant;
 
@@ -29,6 +30,26 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// SLA timer scan cost: OPEN open tickets with running clocks, DUE of them past due.
+    SlaScan {
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value_t = 10000)]
+        open: i64,
+        #[arg(long, default_value_t = 1000)]
+        due: i64,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+    /// SLA timer lateness on the system clock: K clocks due over SPREAD seconds.
+    SlaLateness {
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value_t = 500)]
+        k: i64,
+        #[arg(long, default_value_t = 10)]
+        spread: i64,
+    },
     /// Insert N tickets' rows directly; prints tickets/s.
     RawInsert {
         #[arg(long)]
@@ -83,6 +104,8 @@ enum Cmd {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().cmd {
         Cmd::RawInsert { url, n } => raw_insert(&url, n),
+        Cmd::SlaScan { url, open, due, runs } => sla::scan(&url, open, due, runs),
+        Cmd::SlaLateness { url, k, spread } => actix_web::rt::System::new().block_on(sla::lateness(&url, k, spread)),
         Cmd::Email {
             url,
             http_url,
@@ -246,7 +269,13 @@ fn meta_payloads(n: usize, secret: &str, account: &str, out: &std::path::Path) -
 }
 
 async fn drain(url: String) -> anyhow::Result<()> {
+    use diesel::prelude::*;
     let ctx = open(&url)?;
+    let count = || -> anyhow::Result<i64> {
+        let mut conn = ctx.db.read_conn()?;
+        Ok(tanggap::db::schema::tickets::table.count().get_result(&mut conn)?)
+    };
+    let before = count()?;
     let start = Instant::now();
     let mut ran = 0;
     loop {
@@ -257,9 +286,11 @@ async fn drain(url: String) -> anyhow::Result<()> {
         ran += n;
     }
     let secs = start.elapsed().as_secs_f64();
+    let tickets = count()? - before;
     println!(
-        "drain jobs={ran} seconds={secs:.3} jobs_per_sec={:.0}",
-        ran as f64 / secs.max(1e-9)
+        "drain jobs={ran} tickets={tickets} seconds={secs:.3} jobs_per_sec={:.0} tickets_per_sec={:.0}",
+        ran as f64 / secs.max(1e-9),
+        tickets as f64 / secs.max(1e-9)
     );
     Ok(())
 }

@@ -324,6 +324,96 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sla_calendars (id) {
+        id -> BigInt,
+        name -> Text,
+        definition -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sla_policies (id) {
+        id -> BigInt,
+        name -> Text,
+        position -> Integer,
+        version -> Integer,
+        definition -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sla_policy_versions (policy_id, version) {
+        policy_id -> BigInt,
+        version -> Integer,
+        definition -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sla_ticket_policies (ticket_id) {
+        ticket_id -> BigInt,
+        policy_id -> Nullable<BigInt>,
+        policy_name -> Text,
+        policy_version -> Integer,
+        applied_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sla_clocks (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        kind -> Text,
+        cycle -> Integer,
+        policy_name -> Text,
+        policy_version -> Integer,
+        calendar_id -> Nullable<BigInt>,
+        target_secs -> BigInt,
+        target_text -> Text,
+        remaining_secs -> BigInt,
+        running_since -> Nullable<Timestamp>,
+        due_at -> Nullable<Timestamp>,
+        next_fire_at -> Nullable<Timestamp>,
+        warn_percents -> Text,
+        warned -> Integer,
+        breached -> Bool,
+        state -> Text,
+        started_at -> Timestamp,
+        stopped_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sla_firings (id) {
+        id -> BigInt,
+        clock_id -> BigInt,
+        cycle -> Integer,
+        kind -> Text,
+        fired_at -> Timestamp,
+        due_at -> Timestamp,
+        worker -> Text,
+    }
+}
+
+diesel::table! {
+    sla_notifications (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        ticket_id -> BigInt,
+        firing_id -> BigInt,
+        kind -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+        read_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(attachments -> messages (message_id));
 diesel::joinable!(ticket_events -> tickets (ticket_id));
 diesel::joinable!(email_message_ids -> tickets (ticket_id));
@@ -355,4 +445,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     email_ignored,
     email_imap_state,
     inbound_events,
+    sla_calendars,
+    sla_policies,
+    sla_policy_versions,
+    sla_ticket_policies,
+    sla_clocks,
+    sla_firings,
+    sla_notifications,
 );

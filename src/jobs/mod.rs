@@ -17,7 +17,9 @@ pub const KIND_WEBHOOK: &str = "webhook";
 pub const KIND_DELIVER_MESSAGE: &str = "deliver_message";
 /// Turn one stored Instagram/WhatsApp webhook body into messages.
 pub const KIND_META_EVENT: &str = "meta_event";
-pub const KINDS: &[&str] = &[KIND_WEBHOOK, KIND_DELIVER_MESSAGE, KIND_META_EVENT];
+/// E-mail to supervisors at an SLA escalation.
+pub const KIND_SLA_EMAIL: &str = "sla_email";
+pub const KINDS: &[&str] = &[KIND_WEBHOOK, KIND_DELIVER_MESSAGE, KIND_META_EVENT, KIND_SLA_EMAIL];
 
 #[derive(Clone, Debug, Queryable, Selectable, Serialize)]
 #[diesel(table_name = jobs)]

@@ -27,8 +27,7 @@ pub async fn run_once(ctx: &AppContext, owner: &str) -> Result<usize, AppError> 
     let limit = ctx.settings.jobs.batch_size as i64;
     let owner_s = owner.to_string();
     let claimed: Vec<Job> = ctx
-        .db
-        .write(move |conn| {
+        .write_quietly(move |conn| {
             repo::claim(conn, &owner_s, now.naive_utc(), lease_until.naive_utc(), limit).map_err(AppError::from)
         })
         .await?;
@@ -68,6 +67,7 @@ async fn execute(ctx: &AppContext, job_id: i64, kind: &str, payload: &str) -> Re
         KIND_WEBHOOK => webhooks::deliver(&ctx.http, &ctx.settings, payload, ctx.clock.now()).await,
         KIND_DELIVER_MESSAGE => crate::tickets::delivery::deliver(ctx, payload).await,
         KIND_META_EVENT => crate::channels::meta::process::run(ctx, payload).await,
+        super::KIND_SLA_EMAIL => crate::sla::mail::deliver(ctx, payload).await,
         other => Err(JobFailure::Permanent(format!("unknown job kind `{other}`"))),
     }
 }
@@ -79,8 +79,7 @@ async fn record(ctx: &AppContext, owner: &str, job: &Job, outcome: Result<(), Jo
     match outcome {
         Ok(()) => {
             log::info!("job {id} ({}) done after {} attempt(s)", job.kind, job.attempts);
-            ctx.db
-                .write(move |conn| repo::complete(conn, id, &owner).map_err(AppError::from))
+            ctx.write_quietly(move |conn| repo::complete(conn, id, &owner).map_err(AppError::from))
                 .await?;
         }
         Err(failure) => {
@@ -109,15 +108,14 @@ async fn record(ctx: &AppContext, owner: &str, job: &Job, outcome: Result<(), Jo
             let message = failure.to_string();
             let kind = job.kind.clone();
             let payload = job.payload.clone();
-            ctx.db
-                .write(move |conn| {
-                    repo::fail(conn, id, &owner, &message, retry_at, now.naive_utc())?;
-                    if dead && kind == KIND_DELIVER_MESSAGE {
-                        crate::tickets::delivery::mark_undeliverable(conn, &payload, &message, now.naive_utc())?;
-                    }
-                    Ok::<_, AppError>(())
-                })
-                .await?;
+            ctx.write_quietly(move |conn| {
+                repo::fail(conn, id, &owner, &message, retry_at, now.naive_utc())?;
+                if dead && kind == KIND_DELIVER_MESSAGE {
+                    crate::tickets::delivery::mark_undeliverable(conn, &payload, &message, now.naive_utc())?;
+                }
+                Ok(())
+            })
+            .await?;
         }
     }
     Ok(())
@@ -141,8 +139,7 @@ pub async fn run(ctx: AppContext, mut shutdown: watch::Receiver<bool>) {
             // Idempotency keys are honoured for 24 hours.
             let cutoff = (now - ChronoDuration::hours(24)).naive_utc();
             match ctx
-                .db
-                .write(move |conn| crate::idempotency::repo::purge_before(conn, cutoff).map_err(AppError::from))
+                .write_quietly(move |conn| crate::idempotency::repo::purge_before(conn, cutoff).map_err(AppError::from))
                 .await
             {
                 Ok(0) => {}

@@ -120,12 +120,12 @@ pub async fn deliver(
 mod tests {
     #[test]
     fn signature_matches_fixture_scheme() {
-        // shared/fixtures/webhooks_out/message_created.*: same scheme, secret whsec_uji_0001.
+        // tests/fixtures/webhooks_out/message_created.*: the shared fixture, same scheme, secret whsec_uji_0001.
         let body = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/fixtures/webhooks_out/message_created.body.json"
+            "/tests/fixtures/webhooks_out/message_created.body.json"
         ))
-        .expect("shared/ fixtures beside the checkout");
+        .expect("tests/fixtures/webhooks_out");
         let sig = super::signature("whsec_uji_0001", 1786586407, &body);
         assert_eq!(
             sig,

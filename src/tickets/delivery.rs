@@ -57,21 +57,19 @@ pub async fn deliver(ctx: &AppContext, payload: &str) -> Result<(), JobFailure> 
         // The citizen reads web replies on the status page; phone replies record what the
         // agent said on the call. Both are delivered once stored.
         Channel::Web | Channel::Phone => {
-            ctx.db
-                .write(move |conn| {
-                    repo::set_delivery(conn, id, DeliveryState::Sent.as_str(), None)?;
-                    Ok::<_, AppError>(())
-                })
-                .await
-                .map_err(|e| JobFailure::Retry(e.to_string()))?;
+            ctx.write(move |conn| {
+                repo::set_delivery(conn, id, DeliveryState::Sent.as_str(), None)?;
+                Ok::<_, AppError>(())
+            })
+            .await
+            .map_err(|e| JobFailure::Retry(e.to_string()))?;
             Ok(())
         }
         other => {
             let why = format!("no outbound adapter is configured for the {other} channel");
             let why2 = why.clone();
             let ctx2 = ctx.clone();
-            ctx.db
-                .write(move |conn| service::fail_delivery(conn, &msg, &why2, None, ctx2.clock.now()))
+            ctx.write(move |conn| service::fail_delivery(conn, &msg, &why2, None, ctx2.clock.now()))
                 .await
                 .map_err(|e| JobFailure::Retry(e.to_string()))?;
             Err(JobFailure::Permanent(why))

@@ -125,6 +125,7 @@ pub fn open_ticket(ctx: &AppContext, conn: &mut DbConnection, spec: NewTicketSpe
     let after = json!({ "number": ticket.number, "status": ticket.status, "channel": ticket.channel,
         "priority": ticket.priority, "parent_ticket_id": ticket.parent_ticket_id });
     record_event(conn, ticket.id, spec.actor, "created", None, Some(after), spec.at)?;
+    crate::sla::service::on_ticket_opened(conn, &ticket, spec.at)?;
     webhooks::emit(conn, &ctx.settings, "ticket.created", ticket_summary(&ticket), spec.at)?;
     Ok((ticket, token))
 }
@@ -184,6 +185,7 @@ pub fn change_status(
         _ => {}
     }
     record_event(conn, t.id, actor, event_kind, Some(json!(from)), Some(json!(to)), at)?;
+    crate::sla::service::on_status_changed(conn, t, from, to, at)?;
     if to == Status::Resolved && t.channel == Channel::Email.as_str() {
         crate::email::outbound::enqueue_resolution(ctx, conn, t, at)?;
     }
@@ -316,6 +318,7 @@ pub fn update_ticket(
 ) -> AppResult<Ticket> {
     let at = ctx.clock.now();
     let mut t = repo::get(conn, id)?;
+    let sla_attributes = (t.priority.clone(), t.team_id, t.category_id);
     if let Some(subject) = &patch.subject
         && *subject != t.subject
     {
@@ -397,6 +400,9 @@ pub fn update_ticket(
             at,
         )?;
         t.category_id = cat;
+    }
+    if sla_attributes != (t.priority.clone(), t.team_id, t.category_id) {
+        crate::sla::service::on_attributes_changed(conn, &t, at)?;
     }
     if let Some(tags) = &patch.tags {
         let mut tags: Vec<String> = tags
@@ -511,6 +517,7 @@ pub fn add_agent_message(
         )?;
     }
     if kind == ReplyKind::Reply {
+        crate::sla::service::on_agent_reply(conn, &t, at)?;
         if plan.state == DeliveryState::Queued {
             super::delivery::enqueue(ctx, conn, m.id, at)?;
         }
@@ -563,18 +570,17 @@ pub fn fail_delivery(
 /// Closes resolved tickets whose reopen window has passed. Returns how many.
 pub async fn auto_close(ctx: &AppContext) -> AppResult<usize> {
     let ctx2 = ctx.clone();
-    ctx.db
-        .write(move |conn| {
-            let now = ctx2.clock.now();
-            let cutoff = now - Duration::hours(ctx2.settings.tickets.reopen_window_hours as i64);
-            let due = repo::resolved_before(conn, cutoff.naive_utc(), 500)?;
-            for mut t in due.iter().cloned() {
-                change_status(&ctx2, conn, &mut t, Status::Closed, Actor::System, now, "auto_closed")?;
-                repo::save(conn, &t)?;
-            }
-            Ok(due.len())
-        })
-        .await
+    ctx.write(move |conn| {
+        let now = ctx2.clock.now();
+        let cutoff = now - Duration::hours(ctx2.settings.tickets.reopen_window_hours as i64);
+        let due = repo::resolved_before(conn, cutoff.naive_utc(), 500)?;
+        for mut t in due.iter().cloned() {
+            change_status(&ctx2, conn, &mut t, Status::Closed, Actor::System, now, "auto_closed")?;
+            repo::save(conn, &t)?;
+        }
+        Ok(due.len())
+    })
+    .await
 }
 
 /// Does a citizen's message at `at` still reopen this resolved ticket?

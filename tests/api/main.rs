@@ -12,6 +12,7 @@ mod meta;
 mod migrations;
 mod phone;
 mod public;
+mod sla;
 mod smoke;
 mod status;
 mod validation;

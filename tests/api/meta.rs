@@ -411,6 +411,17 @@ crate::each_backend! {
         assert_eq!(reqs[1].body["comment_id"], "18000000000000999");
     }
 
+    async fn oversized_bodies_are_refused_before_they_are_stored(backend) {
+        let (app, _graph) = setup_with(backend, |s| s.meta.webhook_max_bytes = 4096).await;
+        let big = ig_dm(CITIZEN_A, "mid.besar", FIXTURE_TIME * 1000, &"x".repeat(5000));
+        let body = serde_json::to_vec(&big).unwrap();
+        let sig = sign(SECRET, &body);
+        let (status, text) = post_raw(&app, "instagram", body, Some(&sig)).await;
+        assert_eq!(status, 413, "{text}");
+        assert!(text.contains("webhook_max_bytes"), "{text}");
+        assert!(inbound_events(&app, "").await.is_empty());
+    }
+
     async fn signed_but_unintelligible_bodies_are_kept_for_admins(backend) {
         let (app, _graph) = setup(backend).await;
         for body in [&b"ini bukan JSON"[..], br#"{"object":"page","entry":[]}"#, br#"{"object":"instagram"}"#] {

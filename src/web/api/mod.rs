@@ -9,6 +9,7 @@ mod contacts;
 mod inbound;
 pub mod public;
 mod sessions;
+mod sla;
 mod tickets;
 pub mod views;
 
@@ -38,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/jobs/{id}/retry", web::post().to(admin::retry_job))
         .route("/public/tickets/{number}", web::get().to(public::get_public_ticket))
         .configure(calls::configure)
+        .configure(sla::configure)
         .route("/channels/email/inbound", web::post().to(channels_email::receive_email))
         .route(
             "/channels/email/messages/{id}/raw",

@@ -219,27 +219,37 @@ pub async fn list_tickets(ctx: Ctx, who: Authed, query: web::Query<ListQuery>) -
     f.created_to = q.created_to.map(|t| t.naive_utc());
     f.before_id = q.cursor.as_deref().map(decode_cursor).transpose()?;
     let limit = f.limit;
-    let (rows, tags) = ctx
+    let now = ctx.clock.now();
+    let (rows, tags, clocks) = ctx
         .db
         .read(move |conn| {
             let rows = repo::list(conn, &f)?;
             let ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
             let tags = repo::tags_of(conn, &ids)?;
-            Ok::<_, AppError>((rows, tags))
+            let clocks = crate::sla::admin::clocks_json(conn, &ids, now)?;
+            Ok::<_, AppError>((rows, tags, clocks))
         })
         .await?;
     let tags = group_tags(tags);
     let next_cursor = (rows.len() as i64 == limit)
         .then(|| rows.last().map(|t| encode_cursor(t.id)))
         .flatten();
-    let items = rows.iter().map(|t| TicketView::new(t, &tags)).collect();
+    let items = rows
+        .iter()
+        .map(|t| {
+            let mut v = TicketView::new(t, &tags);
+            v.sla = clocks.get(&t.id).cloned().unwrap_or_default();
+            v
+        })
+        .collect();
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
 
 pub async fn get_ticket(ctx: Ctx, who: Authed, path: web::Path<i64>) -> AppResult<HttpResponse> {
     who.0.require(Role::Agent)?;
     let id = path.into_inner();
-    let mut view = ctx.db.read(move |conn| ticket_detail(conn, id)).await?;
+    let now = ctx.clock.now();
+    let mut view = ctx.db.read(move |conn| ticket_detail(conn, id, now)).await?;
     view.reply_window = crate::channels::meta::window::reply_window(
         &ctx.settings,
         &view.channel,
@@ -251,7 +261,7 @@ pub async fn get_ticket(ctx: Ctx, who: Authed, path: web::Path<i64>) -> AppResul
 }
 
 /// The full ticket: contact, tags, messages with attachments, and the audit trail.
-pub fn ticket_detail(conn: &mut crate::db::DbConnection, id: i64) -> AppResult<TicketView> {
+pub fn ticket_detail(conn: &mut crate::db::DbConnection, id: i64, now: DateTime<Utc>) -> AppResult<TicketView> {
     let t = repo::get(conn, id)?;
     let tags = group_tags(repo::tags_of(conn, &[id])?);
     let contact = contacts::repo::get(conn, t.contact_id)?;
@@ -261,6 +271,9 @@ pub fn ticket_detail(conn: &mut crate::db::DbConnection, id: i64) -> AppResult<T
     let atts = repo::attachments_of(conn, &mids)?;
     let events = repo::events_of(conn, id)?;
     let mut view = TicketView::new(&t, &tags);
+    view.sla = crate::sla::admin::clocks_json(conn, &[id], now)?
+        .remove(&id)
+        .unwrap_or_default();
     view.contact = Some(ContactView::new(&contact, &identities));
     view.messages = Some(messages.iter().map(|m| MessageView::new(m, &atts)).collect());
     view.events = Some(events.iter().map(EventView::new).collect());
@@ -329,7 +342,7 @@ pub async fn update_ticket(
     let view = ctx
         .write(move |conn| {
             service::update_ticket(&ctx2, conn, actor, id, &patch)?;
-            ticket_detail(conn, id)
+            ticket_detail(conn, id, ctx2.clock.now())
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))

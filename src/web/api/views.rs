@@ -70,6 +70,8 @@ pub struct TicketView {
     /// Instagram/WhatsApp: whether a reply can go out now, and until when.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_window: Option<Value>,
+    /// SLA clocks (target, due time, remaining business time, paused, warned, breached).
+    pub sla: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<MessageView>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -100,6 +102,7 @@ impl TicketView {
             last_inbound_at: t.last_inbound_at.map(utc),
             thread_key: t.thread_key.clone(),
             reply_window: None,
+            sla: Value::Array(Vec::new()),
             messages: None,
             events: None,
         }
