@@ -389,7 +389,7 @@ pub async fn deliver(ctx: &AppContext, message_id: i64) -> Result<(), JobFailure
         match &error {
             None => {
                 repo::mark_sent(conn, message_id, now)?;
-                tickets_repo::set_delivery_state(conn, message_id, DeliveryState::Sent.as_str())?;
+                tickets_repo::set_delivery(conn, message_id, DeliveryState::Sent.as_str(), None)?;
             }
             Some(err) => {
                 repo::set_error(conn, message_id, err)?;

@@ -42,20 +42,14 @@ pub fn run(settings: Settings, input: &mut impl Read) -> i32 {
         eprintln!("ingest-email: the database is unavailable, try again later: {e:#}");
         return EX_TEMPFAIL;
     }
-    let parsed = match super::inbound::parse_raw(&ctx, &raw) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("ingest-email: {e}");
-            return EX_DATAERR;
-        }
-    };
-    match ctx.write_blocking(|conn| super::inbound::store(&ctx, conn, &parsed)) {
+    match super::ingest_blocking(&ctx, &raw) {
         Ok(report) => {
             println!("{}", serde_json::to_string(&report).unwrap_or_default());
             EX_OK
         }
+        // Not a mail message, or one that can never be stored: retrying cannot help.
         Err(e @ (AppError::Validation(_) | AppError::BadRequest(_))) => {
-            eprintln!("ingest-email: the message cannot be stored: {e}");
+            eprintln!("ingest-email: {e}");
             EX_DATAERR
         }
         Err(e) => {

@@ -186,12 +186,6 @@ pub fn get_message(conn: &mut DbConnection, id: i64) -> QueryResult<Message> {
     messages::table.find(id).select(Message::as_select()).first(conn)
 }
 
-pub fn set_delivery_state(conn: &mut DbConnection, message_id: i64, state: &str) -> QueryResult<usize> {
-    diesel::update(messages::table.find(message_id))
-        .set(messages::delivery_state.eq(state))
-        .execute(conn)
-}
-
 /// Sets the delivery state and its error note (cleared with `None`).
 pub fn set_delivery(conn: &mut DbConnection, message_id: i64, state: &str, error: Option<&str>) -> QueryResult<usize> {
     diesel::update(messages::table.find(message_id))
