@@ -393,5 +393,68 @@ mod tests {
             bad(serde_json::json!({ "escalation": [{ "at": "breach", "action": "reassign" }] })).contains("user_id")
         );
         assert!(bad(serde_json::json!({ "stages": [{ "name": "v", "working_days": 0, "calendar": "c", "met_on": ["open"] }] })).contains("working_days"));
+        assert!(
+            bad(serde_json::json!({ "close_after_silence": { "working_days": 0, "calendar": "c" } }))
+                .contains("close_after_silence.working_days")
+        );
+        assert!(
+            bad(serde_json::json!({ "conditions": { "contact": { "Segment": ["vip"] } } }))
+                .contains("conditions.contact")
+        );
+        assert!(
+            bad(serde_json::json!({ "conditions": { "contact": { "segment": [] } } }))
+                .contains("conditions.contact.segment")
+        );
+        assert!(bad(serde_json::json!({ "pause": { "pending": ["auto_close"] } })).contains("unknown clock"));
+    }
+
+    #[test]
+    fn contact_conditions_match_attributes_and_take_one_value_or_many() {
+        let p = spec(serde_json::json!({ "name": "vip", "conditions": { "contact": { "segment": "vip", "kota": ["Bogor", "Depok"] } },
+            "close_after_silence": { "working_days": 10, "calendar": "c" } }))
+        .unwrap();
+        assert_eq!(p.conditions.contact["segment"], ["vip"]);
+        let now = chrono::DateTime::UNIX_EPOCH.naive_utc();
+        let t = Ticket {
+            id: 1,
+            number: "2612070001".into(),
+            access_token_hash: String::new(),
+            subject: "s".into(),
+            status: "open".into(),
+            priority: "normal".into(),
+            channel: "phone".into(),
+            contact_id: 1,
+            category_id: None,
+            team_id: None,
+            assignee_id: None,
+            parent_ticket_id: None,
+            language: "id".into(),
+            created_at: now,
+            updated_at: now,
+            first_response_at: None,
+            resolved_at: None,
+            closed_at: None,
+            last_inbound_at: None,
+            thread_key: None,
+        };
+        let attrs = |pairs: &[(&str, &str)]| -> Attributes {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        assert!(
+            p.conditions
+                .matches(&t, &attrs(&[("segment", "vip"), ("kota", "Depok")]))
+        );
+        assert!(!p.conditions.matches(&t, &attrs(&[("segment", "vip")])));
+        assert!(
+            !p.conditions
+                .matches(&t, &attrs(&[("segment", "regular"), ("kota", "Bogor")]))
+        );
+        let close = p.auto_close_target().unwrap();
+        assert_eq!(
+            (close.kind.as_str(), close.working_days, close.text.as_str()),
+            (AUTO_CLOSE, Some(10), "10d")
+        );
+        assert!(p.clock_targets().iter().all(|c| c.kind != AUTO_CLOSE));
+        assert_eq!(p.calendars(), ["c"]);
     }
 }

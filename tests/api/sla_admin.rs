@@ -171,9 +171,16 @@ crate::both_backends! {
         assert!(cal_page.starts_with("/admin/sla/calendars/"), "{cal_page}");
         let (s, _, _) = post_upload(&admin, &app, upload(&token, "cuti.csv", "date,name\n2026-12-24,Cuti bersama\n", "jakarta-cc")).await;
         assert_eq!(s, 303);
+        let ics = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART;VALUE=DATE:20270101\r\nSUMMARY:Tahun Baru\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let (s, _, _) = post_upload(&admin, &app, upload(&token, "libur-2027.ics", ics, "jakarta-cc")).await;
+        assert_eq!(s, 303);
         let (s, html, _) = page(&admin, &app, &cal_page).await;
         assert_eq!(s, 200);
         assert!(html.contains("Asia/Jakarta") && html.contains("22:00-06:00") && html.contains("Natal") && html.contains("Cuti bersama"), "{html}");
+        assert!(html.contains("2027-01-01") && html.contains("Tahun Baru") && html.contains("Holidays (3)"), "{html}");
+        // A holiday list without a calendar to go to is an error on the page.
+        let (s, html, _) = post_upload(&admin, &app, upload(&token, "cuti.csv", "2026-12-31\n", "")).await;
+        assert!(s == 422 && html.contains("calendar: choose the calendar"), "{s} {html}");
         // A bad file is shown on the page with its error; a missing token is refused.
         let (s, html, _) = post_upload(&admin, &app, upload(&token, "x.toml", "name = \"x\"\ntimezone = \"Mars/Olympus\"\n[hours]\nmon = [\"08:00-12:00\"]\n", "")).await;
         assert!(s == 422 && html.contains("Mars/Olympus"), "{s} {html}");
