@@ -174,7 +174,10 @@ pub fn ingest_in_tx_with(
                 parent = Some(t.id);
                 target = None;
             }
-            Some(Status::Resolved) if service::within_reopen_window(ctx, t, at) => {
+            Some(Status::Resolved)
+                if service::within_reopen_window(ctx, t, at)
+                    || crate::sla::service::awaiting_silence_close(conn, t.id)? =>
+            {
                 service::change_status(ctx, conn, t, Status::Open, actor, now, "reopened")?;
                 reopened = true;
             }

@@ -1,5 +1,6 @@
 //! Citizens and the channel identities by which we recognise them.
 
+pub mod attributes;
 pub mod identity;
 pub mod repo;
 
@@ -17,6 +18,14 @@ pub struct Contact {
     pub name: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// JSON object of string attributes; see [`attributes`].
+    pub attributes: String,
+}
+
+impl Contact {
+    pub fn attributes(&self) -> attributes::Attributes {
+        attributes::parse_stored(&self.attributes)
+    }
 }
 
 #[derive(Clone, Debug, Queryable, Selectable)]

@@ -93,6 +93,33 @@ pub fn rename(conn: &mut DbConnection, id: i64, name: &str, now: NaiveDateTime) 
         .map(|_| ())
 }
 
+/// Replaces the contact's name and attributes.
+pub fn update(
+    conn: &mut DbConnection,
+    id: i64,
+    name: &str,
+    attributes: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(contacts::table.find(id))
+        .set((
+            contacts::name.eq(name),
+            contacts::attributes.eq(attributes),
+            contacts::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// The attributes of one contact (empty when it does not exist).
+pub fn attributes_of(conn: &mut DbConnection, id: i64) -> QueryResult<super::attributes::Attributes> {
+    let stored: Option<String> = contacts::table
+        .find(id)
+        .select(contacts::attributes)
+        .first(conn)
+        .optional()?;
+    Ok(stored.map(|s| super::attributes::parse_stored(&s)).unwrap_or_default())
+}
+
 /// Escapes `%`, `_` and `\` for a LIKE pattern used with `ESCAPE '\'`.
 pub fn escape_like(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -51,6 +51,7 @@ diesel::table! {
         name -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        attributes -> Text,
     }
 }
 

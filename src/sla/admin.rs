@@ -141,3 +141,85 @@ pub fn clocks_json(
     }
     Ok(out.into_iter().map(|(k, v)| (k, Value::Array(v))).collect())
 }
+
+/// A stored policy's definition, parsed.
+pub fn policy_spec(row: &repo::PolicyRow) -> AppResult<PolicySpec> {
+    serde_json::from_str(&row.definition).map_err(|e| AppError::internal(format!("policy {}: {e}", row.id)))
+}
+
+/// Moves a policy one place up or down in the evaluation order. Positions are renumbered 10, 20,
+/// 30, … in the new order; each policy whose position changes gets a new version.
+pub fn move_policy(conn: &mut DbConnection, id: i64, up: bool, now: DateTime<Utc>) -> AppResult<()> {
+    let mut rows = repo::policies(conn)?;
+    let i = rows.iter().position(|r| r.id == id).ok_or(AppError::NotFound)?;
+    let j = match (up, i) {
+        (true, 0) => return Ok(()),
+        (true, i) => i - 1,
+        (false, i) if i + 1 >= rows.len() => return Ok(()),
+        (false, i) => i + 1,
+    };
+    rows.swap(i, j);
+    for (n, row) in rows.iter().enumerate() {
+        let position = (n as i32 + 1) * 10;
+        if row.position != position {
+            let mut spec = policy_spec(row)?;
+            spec.position = position;
+            update_policy(conn, row.id, &spec, now)?;
+        }
+    }
+    Ok(())
+}
+
+/// Enables or disables a policy (a new version); a disabled policy matches no ticket.
+pub fn set_policy_disabled(conn: &mut DbConnection, id: i64, disabled: bool, now: DateTime<Utc>) -> AppResult<()> {
+    let row = repo::policy(conn, id)?;
+    let mut spec = policy_spec(&row)?;
+    if spec.disabled != disabled {
+        spec.disabled = disabled;
+        update_policy(conn, id, &spec, now)?;
+    }
+    Ok(())
+}
+
+/// Imports an uploaded calendar file by its extension: `.toml` is a whole calendar (replacing one
+/// of the same name); `.ics` and `.csv` are holiday lists added to the existing calendar `into`.
+/// Returns (created, the calendar's JSON).
+pub fn import_calendar_file(
+    conn: &mut DbConnection,
+    filename: &str,
+    text: &str,
+    into: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<(bool, Value)> {
+    let lower = filename.to_ascii_lowercase();
+    let spec = if lower.ends_with(".toml") {
+        let spec = super::import::parse_toml(text).map_err(|e| AppError::field("file", e))?;
+        if !spec.holiday_files.is_empty() {
+            return Err(AppError::field(
+                "file",
+                "holiday_files are read only by `tanggap calendar import`; upload the .ics or .csv files separately",
+            ));
+        }
+        spec
+    } else if lower.ends_with(".ics") || lower.ends_with(".csv") {
+        let name = into
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| AppError::field("calendar", "choose the calendar the holidays go to"))?;
+        let row = repo::calendar_by_name(conn, name)?
+            .ok_or_else(|| AppError::field("calendar", format!("no calendar named `{name}`")))?;
+        let mut spec = CalendarSpec::of(&super::calendar_from_row(&row)?);
+        if lower.ends_with(".ics") {
+            spec.holidays_ical = Some(text.to_string());
+        } else {
+            spec.holidays_csv = Some(text.to_string());
+        }
+        spec
+    } else {
+        return Err(AppError::field(
+            "file",
+            "upload a .toml calendar, or an .ics or .csv holiday list",
+        ));
+    };
+    put_calendar(conn, &spec, now)
+}

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
-use super::calendar::Interval;
+use super::calendar::{Calendar, Interval};
 use super::import::parse_toml;
 use crate::context::AppContext;
 
@@ -41,34 +41,52 @@ pub fn due(
     business_days: bool,
     explain: bool,
 ) -> anyhow::Result<Vec<String>> {
-    let start: DateTime<Utc> = DateTime::parse_from_rfc3339(start.trim())
-        .map_err(|e| anyhow::anyhow!("--start `{start}` is not RFC 3339 (e.g. 2026-12-01T08:00:00+07:00): {e}"))?
-        .with_timezone(&Utc);
-    let (amount, days) = super::parse_target(target).map_err(|e| anyhow::anyhow!("--target {e}"))?;
+    let start = parse_start(start).map_err(|e| anyhow::anyhow!("--start {e}"))?;
     let mut conn = ctx.db.read_conn()?;
     let (_, cal) = super::load_calendar(&mut conn, calendar)
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .ok_or_else(|| anyhow::anyhow!("no calendar named `{calendar}`; load one with `tanggap calendar import`"))?;
+    let (due, counted) = due_on(&cal, start, target, business_days).map_err(anyhow::Error::msg)?;
+    let mut out = vec![due];
+    if explain {
+        out.extend(counted);
+    }
+    Ok(out)
+}
+
+/// An RFC 3339 instant, or why not.
+pub fn parse_start(start: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(start.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("`{start}` is not RFC 3339 (e.g. 2026-12-01T08:00:00+07:00): {e}"))
+}
+
+/// The due instant of `target` from `start` on `cal` (RFC 3339 in the calendar's zone) and what was
+/// counted: the business intervals, or with `business_days` the working days. Shared by
+/// `tanggap sla due` and the admin pages' calculator; errors name the command's option (`--target …`).
+pub fn due_on(
+    cal: &Calendar,
+    start: DateTime<Utc>,
+    target: &str,
+    business_days: bool,
+) -> Result<(String, Vec<String>), String> {
+    let (amount, days) = super::parse_target(target).map_err(|e| format!("--target {e}"))?;
     let tz = cal.tz;
     let local = |t: DateTime<Utc>| t.with_timezone(&tz).to_rfc3339();
-    let mut out = Vec::new();
     if business_days {
-        let n = days.ok_or_else(|| anyhow::anyhow!("--business-days needs a target in whole days, e.g. 3d"))?;
-        let (due, counted) = cal.add_business_days(start, n).map_err(anyhow::Error::msg)?;
-        out.push(local(due));
-        if explain {
-            out.extend(
-                counted
-                    .iter()
-                    .enumerate()
-                    .map(|(i, d)| format!("working day {}: {d}", i + 1)),
-            );
-        }
+        let n = days.ok_or("--business-days needs a target in whole days, e.g. 3d")?;
+        let (due, counted) = cal.add_business_days(start, n)?;
+        let lines = counted
+            .iter()
+            .enumerate()
+            .map(|(i, d)| format!("working day {}: {d}", i + 1))
+            .collect();
+        Ok((local(due), lines))
     } else {
-        let (due, counted) = cal.add_business(start, amount).map_err(anyhow::Error::msg)?;
-        out.push(local(due));
-        if explain {
-            out.extend(counted.iter().map(|Interval { from, to }| {
+        let (due, counted) = cal.add_business(start, amount)?;
+        let lines = counted
+            .iter()
+            .map(|Interval { from, to }| {
                 let secs = (*to - *from).num_seconds();
                 format!(
                     "{} .. {}  {}h{:02}m{:02}s",
@@ -78,8 +96,8 @@ pub fn due(
                     secs % 3600 / 60,
                     secs % 60
                 )
-            }));
-        }
+            })
+            .collect();
+        Ok((local(due), lines))
     }
-    Ok(out)
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
+use crate::contacts::attributes::{self as contact_attributes, Attributes};
 use crate::tickets::model::{Channel, Priority, Ticket};
 use crate::tickets::status::Status;
 
@@ -15,6 +16,8 @@ pub const PERIODIC_UPDATE: &str = "periodic_update";
 pub const RESOLUTION: &str = "resolution";
 pub const CLOCKS: [&str; 4] = [FIRST_RESPONSE, NEXT_RESPONSE, PERIODIC_UPDATE, RESOLUTION];
 pub const STAGE_PREFIX: &str = "stage:";
+/// The clock that closes a resolved ticket after the policy's working days of citizen silence.
+pub const AUTO_CLOSE: &str = "auto_close";
 
 /// Each listed field must match (any of its values); an empty condition set matches every ticket,
 /// which makes a policy the default when it is last.
@@ -29,15 +32,58 @@ pub struct Conditions {
     pub channel: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub team_id: Vec<i64>,
+    /// Contact attribute → the values that match, e.g. `{"segment": ["vip"]}` (a single string is
+    /// read as a list of one). Every listed attribute must be set on the ticket's contact to one of
+    /// its values.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "one_or_many"
+    )]
+    pub contact: BTreeMap<String, Vec<String>>,
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    let raw = BTreeMap::<String, OneOrMany>::deserialize(d)?;
+    Ok(raw
+        .into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                OneOrMany::One(s) => vec![s],
+                OneOrMany::Many(v) => v,
+            };
+            (k, v)
+        })
+        .collect())
 }
 
 impl Conditions {
-    pub fn matches(&self, t: &Ticket) -> bool {
+    /// Does the ticket (with its contact's attributes) match?
+    pub fn matches(&self, t: &Ticket, contact: &Attributes) -> bool {
         (self.priority.is_empty() || self.priority.contains(&t.priority))
             && (self.channel.is_empty() || self.channel.contains(&t.channel))
             && (self.category_id.is_empty() || t.category_id.is_some_and(|c| self.category_id.contains(&c)))
             && (self.team_id.is_empty() || t.team_id.is_some_and(|c| self.team_id.contains(&c)))
+            && self
+                .contact
+                .iter()
+                .all(|(key, values)| contact.get(key).is_some_and(|v| values.contains(v)))
     }
+}
+
+/// Close a resolved ticket once the citizen has said nothing for `working_days` working days on
+/// `calendar` (the day of resolution does not count; the ticket closes at the end of the last one).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CloseAfterSilence {
+    pub working_days: u32,
+    pub calendar: String,
 }
 
 /// A target: `4h`, `90m`, `3d`; on `calendar` in business time (with `business_days`, whole working
@@ -102,6 +148,14 @@ pub struct PolicySpec {
     /// Empty: notify the assignee at warnings, the assignee and the team's supervisors at the breach.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub escalation: Vec<Step>,
+    /// Close resolved tickets after this many working days of citizen silence (instead of the
+    /// global `tickets.reopen_window_hours`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub close_after_silence: Option<CloseAfterSilence>,
+    /// A disabled policy is kept (and its versions stay on the tickets that have them) but matches
+    /// no ticket.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
 }
 
 fn default_warn() -> Vec<u8> {
@@ -131,8 +185,22 @@ impl PolicySpec {
         for c in &self.conditions.channel {
             Channel::parse(c).ok_or_else(|| format!("conditions.channel: unknown channel `{c}`"))?;
         }
-        if self.targets.is_empty() && self.stages.is_empty() {
-            return Err("targets: give at least one target or stage".into());
+        for (key, values) in &self.conditions.contact {
+            contact_attributes::check_key(key).map_err(|e| format!("conditions.contact: {e}"))?;
+            if values.is_empty() {
+                return Err(format!("conditions.contact.{key}: give at least one value"));
+            }
+            for v in values {
+                contact_attributes::check_value(v).map_err(|e| format!("conditions.contact.{key}: {e}"))?;
+            }
+        }
+        if self.targets.is_empty() && self.stages.is_empty() && self.close_after_silence.is_none() {
+            return Err("targets: give at least one target, stage or close_after_silence".into());
+        }
+        if let Some(c) = &self.close_after_silence
+            && (c.working_days == 0 || c.working_days > 366)
+        {
+            return Err("close_after_silence.working_days: 1 to 366".into());
         }
         for (kind, t) in &self.targets {
             if !CLOCKS.contains(&kind.as_str()) {
@@ -203,7 +271,20 @@ impl PolicySpec {
     pub fn calendars(&self) -> Vec<&str> {
         let mut v: Vec<&str> = self.targets.values().filter_map(|t| t.calendar.as_deref()).collect();
         v.extend(self.stages.iter().map(|s| s.calendar.as_str()));
+        v.extend(self.close_after_silence.iter().map(|c| c.calendar.as_str()));
         v
+    }
+
+    /// The clock that closes a resolved ticket after the citizen's silence, if the policy has one.
+    /// It starts on resolution, not with the ticket, so it is not among [`PolicySpec::clock_targets`].
+    pub fn auto_close_target(&self) -> Option<ClockTarget> {
+        self.close_after_silence.as_ref().map(|c| ClockTarget {
+            kind: AUTO_CLOSE.into(),
+            text: format!("{}d", c.working_days),
+            calendar: Some(c.calendar.clone()),
+            amount: Duration::days(c.working_days as i64),
+            working_days: Some(c.working_days),
+        })
     }
 
     /// The clocks this policy runs, resolved.
@@ -312,5 +393,68 @@ mod tests {
             bad(serde_json::json!({ "escalation": [{ "at": "breach", "action": "reassign" }] })).contains("user_id")
         );
         assert!(bad(serde_json::json!({ "stages": [{ "name": "v", "working_days": 0, "calendar": "c", "met_on": ["open"] }] })).contains("working_days"));
+        assert!(
+            bad(serde_json::json!({ "close_after_silence": { "working_days": 0, "calendar": "c" } }))
+                .contains("close_after_silence.working_days")
+        );
+        assert!(
+            bad(serde_json::json!({ "conditions": { "contact": { "Segment": ["vip"] } } }))
+                .contains("conditions.contact")
+        );
+        assert!(
+            bad(serde_json::json!({ "conditions": { "contact": { "segment": [] } } }))
+                .contains("conditions.contact.segment")
+        );
+        assert!(bad(serde_json::json!({ "pause": { "pending": ["auto_close"] } })).contains("unknown clock"));
+    }
+
+    #[test]
+    fn contact_conditions_match_attributes_and_take_one_value_or_many() {
+        let p = spec(serde_json::json!({ "name": "vip", "conditions": { "contact": { "segment": "vip", "kota": ["Bogor", "Depok"] } },
+            "close_after_silence": { "working_days": 10, "calendar": "c" } }))
+        .unwrap();
+        assert_eq!(p.conditions.contact["segment"], ["vip"]);
+        let now = chrono::DateTime::UNIX_EPOCH.naive_utc();
+        let t = Ticket {
+            id: 1,
+            number: "2612070001".into(),
+            access_token_hash: String::new(),
+            subject: "s".into(),
+            status: "open".into(),
+            priority: "normal".into(),
+            channel: "phone".into(),
+            contact_id: 1,
+            category_id: None,
+            team_id: None,
+            assignee_id: None,
+            parent_ticket_id: None,
+            language: "id".into(),
+            created_at: now,
+            updated_at: now,
+            first_response_at: None,
+            resolved_at: None,
+            closed_at: None,
+            last_inbound_at: None,
+            thread_key: None,
+        };
+        let attrs = |pairs: &[(&str, &str)]| -> Attributes {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        assert!(
+            p.conditions
+                .matches(&t, &attrs(&[("segment", "vip"), ("kota", "Depok")]))
+        );
+        assert!(!p.conditions.matches(&t, &attrs(&[("segment", "vip")])));
+        assert!(
+            !p.conditions
+                .matches(&t, &attrs(&[("segment", "regular"), ("kota", "Bogor")]))
+        );
+        let close = p.auto_close_target().unwrap();
+        assert_eq!(
+            (close.kind.as_str(), close.working_days, close.text.as_str()),
+            (AUTO_CLOSE, Some(10), "10d")
+        );
+        assert!(p.clock_targets().iter().all(|c| c.kind != AUTO_CLOSE));
+        assert_eq!(p.calendars(), ["c"]);
     }
 }

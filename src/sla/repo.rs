@@ -390,6 +390,21 @@ pub fn policy_version(conn: &mut DbConnection, id: i64, version: i32) -> QueryRe
         .optional()
 }
 
+/// The tickets of a contact that are not closed yet (their policy follows the contact's attributes).
+pub fn unclosed_tickets_of_contact(
+    conn: &mut DbConnection,
+    contact_id: i64,
+) -> QueryResult<Vec<crate::tickets::model::Ticket>> {
+    use crate::db::schema::tickets;
+    use crate::tickets::model::Ticket;
+    tickets::table
+        .filter(tickets::contact_id.eq(contact_id))
+        .filter(tickets::status.ne("closed"))
+        .order(tickets::id)
+        .select(Ticket::as_select())
+        .load(conn)
+}
+
 /// Active supervisors of a team (escalation recipients): id and e-mail.
 pub fn team_supervisors(conn: &mut DbConnection, team_id: i64) -> QueryResult<Vec<(i64, String)>> {
     use crate::db::schema::users;

@@ -73,8 +73,12 @@ pub fn applied(conn: &mut DbConnection, ticket_id: i64) -> AppResult<Option<(Tic
     }
 }
 
+/// The first enabled policy whose conditions match the ticket and its contact's attributes.
 fn first_match(conn: &mut DbConnection, t: &Ticket) -> AppResult<Option<(repo::PolicyRow, PolicySpec)>> {
-    Ok(policies(conn)?.into_iter().find(|(_, p)| p.conditions.matches(t)))
+    let contact = crate::contacts::repo::attributes_of(conn, t.contact_id)?;
+    Ok(policies(conn)?
+        .into_iter()
+        .find(|(_, p)| !p.disabled && p.conditions.matches(t, &contact)))
 }
 
 fn new_clock(
@@ -86,13 +90,15 @@ fn new_clock(
     target: &ClockTarget,
     at: DateTime<Utc>,
 ) -> AppResult<()> {
-    let calendar_id = match &target.calendar {
-        Some(name) => repo::calendar_by_name(conn, name)?.map(|c| c.id),
-        None => None,
-    };
+    let calendar_id = calendar_id_of(conn, target)?;
     let basis = cals.basis(conn, calendar_id)?;
     let target_secs = target_secs(basis, target, at);
-    let warn = serde_json::to_string(&spec.warn_at).unwrap_or_else(|_| "[]".into());
+    // Closing after silence is not a promise to the citizen: nothing to warn about.
+    let warn = if target.kind == policy::AUTO_CLOSE {
+        "[]".to_string()
+    } else {
+        serde_json::to_string(&spec.warn_at).unwrap_or_else(|_| "[]".into())
+    };
     let paused = spec.pauses(&t.status, &target.kind);
     let mut c = ClockRow {
         id: 0,
@@ -140,6 +146,13 @@ fn new_clock(
         },
     )?;
     Ok(())
+}
+
+fn calendar_id_of(conn: &mut DbConnection, target: &ClockTarget) -> AppResult<Option<i64>> {
+    Ok(match &target.calendar {
+        Some(name) => repo::calendar_by_name(conn, name)?.map(|c| c.id),
+        None => None,
+    })
 }
 
 /// Seconds of business time a target stands for; a working-day target is the business time from
@@ -220,14 +233,21 @@ pub fn on_citizen_message(conn: &mut DbConnection, t: &Ticket, at: DateTime<Utc>
             else {
                 return Ok(());
             };
-            let Some(pid) = tp.policy_id else { return Ok(()) };
-            let mut row = repo::policy(conn, pid)?;
-            // The clock belongs to the version applied to the ticket, not the newest.
-            row.version = tp.policy_version;
+            let Some(row) = applied_row(conn, &tp)? else {
+                return Ok(());
+            };
             new_clock(conn, &mut cals, t, &row, &spec, &target, at)?;
         }
     }
     Ok(())
+}
+
+/// The policy row of the version applied to a ticket: clocks belong to that version, not the newest.
+fn applied_row(conn: &mut DbConnection, tp: &TicketPolicy) -> AppResult<Option<repo::PolicyRow>> {
+    let Some(pid) = tp.policy_id else { return Ok(None) };
+    let mut row = repo::policy(conn, pid)?;
+    row.version = tp.policy_version;
+    Ok(Some(row))
 }
 
 /// An agent replied to the citizen: first and next response are met; the periodic-update clock
@@ -264,13 +284,26 @@ pub fn on_status_changed(
     to: Status,
     at: DateTime<Utc>,
 ) -> AppResult<()> {
-    let spec = applied(conn, t.id)?.map(|(_, s)| s);
+    let applied = applied(conn, t.id)?;
+    let spec = applied.as_ref().map(|(_, s)| s);
     let mut cals = Calendars::default();
-    for mut c in repo::clocks_of(conn, &[t.id])? {
+    let clocks = repo::clocks_of(conn, &[t.id])?;
+    if to == Status::Resolved
+        && let Some((tp, spec)) = &applied
+    {
+        start_auto_close(conn, &mut cals, t, tp, spec, &clocks, from, at)?;
+    }
+    for mut c in clocks {
         let basis = cals.basis(conn, c.calendar_id)?;
         let before = c.state.clone();
         let live = c.state == RUNNING || c.state == PAUSED;
-        if live && spec.as_ref().is_some_and(|s| s.stage_met_on(&c.kind, to.as_str())) {
+        if c.kind == policy::AUTO_CLOSE {
+            // Runs only while resolved: reopening or closing ends the silence count.
+            if !live || to == Status::Resolved {
+                continue;
+            }
+            clock::stop(&mut c, basis, at, STOPPED);
+        } else if live && spec.is_some_and(|s| s.stage_met_on(&c.kind, to.as_str())) {
             clock::stop(&mut c, basis, at, MET);
         } else if live && !to.is_active() {
             let state = if c.kind == policy::RESOLUTION { MET } else { STOPPED };
@@ -280,7 +313,7 @@ pub fn on_status_changed(
             c.stopped_at = None;
             clock::resume(&mut c, basis, at);
         } else if live {
-            let pause = spec.as_ref().is_some_and(|s| s.pauses(to.as_str(), &c.kind));
+            let pause = spec.is_some_and(|s| s.pauses(to.as_str(), &c.kind));
             if pause && c.state == RUNNING {
                 clock::pause(&mut c, basis, at);
             } else if !pause && c.state == PAUSED {
@@ -315,10 +348,131 @@ pub fn on_status_changed(
     Ok(())
 }
 
+/// A ticket was resolved under a policy that closes after the citizen's silence: the auto-close
+/// clock starts (again, as a new cycle, after an earlier resolution) from this instant.
+#[allow(clippy::too_many_arguments)]
+fn start_auto_close(
+    conn: &mut DbConnection,
+    cals: &mut Calendars,
+    t: &Ticket,
+    tp: &TicketPolicy,
+    spec: &PolicySpec,
+    clocks: &[ClockRow],
+    from: Status,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    let Some(target) = spec.auto_close_target() else {
+        return Ok(());
+    };
+    let existing = clocks.iter().find(|c| c.kind == policy::AUTO_CLOSE);
+    if existing.is_some_and(|c| c.state == RUNNING) {
+        return Ok(());
+    }
+    let (remaining, due) = match existing {
+        Some(c) => {
+            let mut c = c.clone();
+            let calendar_id = calendar_id_of(conn, &target)?;
+            let basis = cals.basis(conn, calendar_id)?;
+            c.calendar_id = calendar_id;
+            c.policy_name = tp.policy_name.clone();
+            c.policy_version = tp.policy_version;
+            c.target_secs = target_secs(basis, &target, at);
+            c.target_text = target.text.clone();
+            clock::restart(&mut c, basis, at);
+            repo::save_clock(conn, &c)?;
+            (c.remaining_secs, c.due_at)
+        }
+        None => {
+            let Some(row) = applied_row(conn, tp)? else {
+                return Ok(());
+            };
+            new_clock(conn, cals, t, &row, spec, &target, at)?;
+            let c = repo::clocks_of(conn, &[t.id])?
+                .into_iter()
+                .find(|c| c.kind == policy::AUTO_CLOSE)
+                .ok_or_else(|| AppError::internal("auto-close clock not stored"))?;
+            (c.remaining_secs, c.due_at)
+        }
+    };
+    record_event(
+        conn,
+        t.id,
+        Actor::System,
+        "sla_started",
+        None,
+        Some(
+            json!({ "clock": policy::AUTO_CLOSE, "state": RUNNING, "target": target.text,
+            "reason": format!("status {from} → resolved"), "remaining_secs": remaining,
+            "due_at": due.map(crate::clock::utc) }),
+        ),
+        at,
+    )
+}
+
+/// Is a resolved ticket still counting its policy's days of citizen silence? Then a citizen
+/// message reopens it, whatever `tickets.reopen_window_hours` says.
+pub fn awaiting_silence_close(conn: &mut DbConnection, ticket_id: i64) -> AppResult<bool> {
+    Ok(repo::clocks_of(conn, &[ticket_id])?
+        .iter()
+        .any(|c| c.kind == policy::AUTO_CLOSE && c.state == RUNNING))
+}
+
+/// The auto-close clock's end: the citizen said nothing for the policy's working days since the
+/// ticket was resolved, so it closes (event `auto_closed` by the system, with the reason before it).
+/// Called by the timer once per clock cycle (the firing row makes it exactly once).
+pub fn close_after_silence(
+    ctx: &crate::context::AppContext,
+    conn: &mut DbConnection,
+    basis: clock::Basis,
+    c: &mut ClockRow,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    let mut t = crate::tickets::repo::get(conn, c.ticket_id)?;
+    clock::stop(c, basis, at, MET);
+    repo::save_clock(conn, c)?;
+    if Status::parse(&t.status) != Some(Status::Resolved) {
+        return Ok(());
+    }
+    record_event(
+        conn,
+        t.id,
+        Actor::System,
+        "sla_met",
+        Some(json!({ "clock": c.kind, "state": RUNNING })),
+        Some(
+            json!({ "clock": c.kind, "state": MET, "policy": c.policy_name, "policy_version": c.policy_version,
+            "reason": format!("no citizen message for {} working days since resolution", c.target_text.trim_end_matches('d')) }),
+        ),
+        at,
+    )?;
+    crate::tickets::service::change_status(ctx, conn, &mut t, Status::Closed, Actor::System, at, "auto_closed")?;
+    crate::tickets::repo::save(conn, &t)?;
+    Ok(())
+}
+
+/// A contact's attributes changed: the policies of the contact's unclosed tickets are evaluated
+/// again (as for a ticket's own attributes); returns how many tickets changed policy.
+pub fn on_contact_changed(conn: &mut DbConnection, contact_id: i64, at: DateTime<Utc>) -> AppResult<usize> {
+    let mut changed = 0;
+    for t in repo::unclosed_tickets_of_contact(conn, contact_id)? {
+        if reevaluate(conn, &t, at, "contact attributes changed")? {
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
 /// Priority, category, channel or team changed: the policy is evaluated again. When another policy
 /// (or a newer version) now applies, the change is an event and the clocks take its targets,
 /// keeping the business time already used.
 pub fn on_attributes_changed(conn: &mut DbConnection, t: &Ticket, at: DateTime<Utc>) -> AppResult<()> {
+    reevaluate(conn, t, at, "ticket attributes changed")?;
+    Ok(())
+}
+
+/// Evaluates the policies for `t` again; `true` when another policy or version now applies (an
+/// `sla_policy_changed` event with `reason`).
+fn reevaluate(conn: &mut DbConnection, t: &Ticket, at: DateTime<Utc>, reason: &str) -> AppResult<bool> {
     let current = repo::ticket_policy(conn, t.id)?;
     let next = first_match(conn, t)?;
     let same = match (&current, &next) {
@@ -327,7 +481,7 @@ pub fn on_attributes_changed(conn: &mut DbConnection, t: &Ticket, at: DateTime<U
         _ => false,
     };
     if same {
-        return Ok(());
+        return Ok(false);
     }
     record_event(
         conn,
@@ -337,8 +491,10 @@ pub fn on_attributes_changed(conn: &mut DbConnection, t: &Ticket, at: DateTime<U
         current
             .as_ref()
             .map(|c| json!({ "policy": c.policy_name, "version": c.policy_version })),
-        next.as_ref()
-            .map(|(r, _)| json!({ "policy": r.name, "version": r.version })),
+        Some(match &next {
+            Some((r, _)) => json!({ "policy": r.name, "version": r.version, "reason": reason }),
+            None => json!({ "policy": null, "reason": reason }),
+        }),
         at,
     )?;
     let mut cals = Calendars::default();
@@ -349,10 +505,12 @@ pub fn on_attributes_changed(conn: &mut DbConnection, t: &Ticket, at: DateTime<U
             clock::stop(&mut c, basis, at, STOPPED);
             repo::save_clock(conn, &c)?;
         }
-        return Ok(());
+        return Ok(true);
     };
     apply_policy(conn, t, &row, at)?;
-    let targets = spec.clock_targets();
+    let mut targets = spec.clock_targets();
+    targets.extend(spec.auto_close_target());
+    let resolved = Status::parse(&t.status) == Some(Status::Resolved);
     let warn = serde_json::to_string(&spec.warn_at).unwrap_or_else(|_| "[]".into());
     for mut c in clocks.iter().cloned() {
         let old_basis_remaining = {
@@ -361,38 +519,43 @@ pub fn on_attributes_changed(conn: &mut DbConnection, t: &Ticket, at: DateTime<U
         };
         let used = c.target_secs - old_basis_remaining;
         match targets.iter().find(|x| x.kind == c.kind) {
-            Some(target) => {
-                let calendar_id = match &target.calendar {
-                    Some(name) => repo::calendar_by_name(conn, name)?.map(|x| x.id),
-                    None => None,
-                };
+            // The silence count only runs while resolved; a stopped one stays stopped.
+            Some(target) if target.kind != policy::AUTO_CLOSE || c.state == RUNNING => {
+                let calendar_id = calendar_id_of(conn, target)?;
                 let basis = cals.basis(conn, calendar_id)?;
-                let total = target_secs(basis, target, at);
+                // Working days count from the clock's own start, not from now.
+                let total = target_secs(basis, target, crate::clock::utc(c.started_at));
                 c.policy_name = row.name.clone();
                 c.policy_version = row.version;
                 c.calendar_id = calendar_id;
                 c.target_secs = total;
                 c.target_text = target.text.clone();
-                c.warn_percents = warn.clone();
+                if c.kind != policy::AUTO_CLOSE {
+                    c.warn_percents = warn.clone();
+                }
                 c.remaining_secs = total - used;
                 if c.state == RUNNING {
                     c.running_since = Some(at.naive_utc());
                 }
                 clock::schedule(&mut c, basis);
             }
-            None => {
+            _ => {
                 let basis = cals.basis(conn, c.calendar_id)?;
                 clock::stop(&mut c, basis, at, STOPPED);
             }
         }
         repo::save_clock(conn, &c)?;
     }
-    if Status::parse(&t.status).is_some_and(Status::is_active) {
-        for target in targets.iter().filter(|x| x.kind != policy::NEXT_RESPONSE) {
-            if !clocks.iter().any(|c| c.kind == target.kind) {
-                new_clock(conn, &mut cals, t, &row, &spec, target, at)?;
-            }
+    let active = Status::parse(&t.status).is_some_and(Status::is_active);
+    for target in targets.iter().filter(|x| x.kind != policy::NEXT_RESPONSE) {
+        let wanted = if target.kind == policy::AUTO_CLOSE {
+            resolved
+        } else {
+            active
+        };
+        if wanted && !clocks.iter().any(|c| c.kind == target.kind) {
+            new_clock(conn, &mut cals, t, &row, &spec, target, at)?;
         }
     }
-    Ok(())
+    Ok(true)
 }

@@ -79,6 +79,29 @@ fn fire(
     let Some((at, due_at)) = clock::due_firing(c, basis, now) else {
         return Ok(false);
     };
+    if c.kind == super::policy::AUTO_CLOSE {
+        // No warnings; at its end the resolved ticket closes, once per cycle.
+        if at != "breach"
+            || repo::insert_firing(
+                conn,
+                c.id,
+                c.cycle,
+                "close",
+                due_at.naive_utc(),
+                now.naive_utc(),
+                worker,
+            )?
+            .is_none()
+        {
+            return Ok(false);
+        }
+        log::info!(
+            "ticket {} auto-closed by {worker} after its silence period",
+            c.ticket_id
+        );
+        super::service::close_after_silence(ctx, conn, basis, c, now)?;
+        return Ok(true);
+    }
     let breach = at == "breach";
     // Mark everything up to this point fired, so the next instant is the following threshold.
     if breach {

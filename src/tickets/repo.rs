@@ -329,9 +329,16 @@ pub fn replace_tags(conn: &mut DbConnection, ticket_id: i64, tags: &[String]) ->
 
 /// Resolved tickets whose reopen window has passed (auto-close candidates).
 pub fn resolved_before(conn: &mut DbConnection, cutoff: NaiveDateTime, limit: i64) -> QueryResult<Vec<Ticket>> {
+    use crate::db::schema::sla_clocks;
+    // A ticket whose SLA policy closes it after the citizen's silence is left to that clock.
+    let silence_clock = sla_clocks::table
+        .filter(sla_clocks::ticket_id.eq(tickets::id))
+        .filter(sla_clocks::kind.eq(crate::sla::policy::AUTO_CLOSE))
+        .filter(sla_clocks::state.eq(crate::sla::clock::RUNNING));
     tickets::table
         .filter(tickets::status.eq("resolved"))
         .filter(tickets::resolved_at.lt(cutoff))
+        .filter(diesel::dsl::not(diesel::dsl::exists(silence_clock)))
         .order(tickets::resolved_at.asc())
         .limit(limit)
         .select(Ticket::as_select())

@@ -1,5 +1,6 @@
 //! HTTP surface: the JSON API under `/api/v1`, health probes, and the citizen's status page.
 
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod pages;
@@ -33,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(crate::channels::meta::webhook::configure)
     .service(web::scope("/api/v1").configure(api::configure))
     .configure(pages::configure)
+    .configure(admin::configure)
     .configure(twilio::configure)
     .default_service(web::to(not_found));
 }

@@ -13,6 +13,8 @@ mod migrations;
 mod phone;
 mod public;
 mod sla;
+mod sla_admin;
+mod sla_rules;
 mod smoke;
 mod status;
 mod validation;

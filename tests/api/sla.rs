@@ -7,7 +7,7 @@ use tanggap::sla::timers::scan_once;
 
 use crate::helpers::{TestApp, events_of_kind};
 
-fn t(s: &str) -> DateTime<Utc> {
+pub(crate) fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
@@ -21,7 +21,7 @@ fn jakarta() -> Value {
     })
 }
 
-async fn setup(app: &TestApp, policies: &[Value]) {
+pub(crate) async fn setup(app: &TestApp, policies: &[Value]) {
     let (s, b) = app.post(&app.admin_token, "/api/v1/sla/calendars", &jakarta()).await;
     assert_eq!(s, 201, "{b}");
     for p in policies {
@@ -42,7 +42,7 @@ fn standard() -> Value {
     })
 }
 
-fn clock<'a>(ticket: &'a Value, kind: &str) -> &'a Value {
+pub(crate) fn clock<'a>(ticket: &'a Value, kind: &str) -> &'a Value {
     ticket["sla"]
         .as_array()
         .expect("sla clocks")
@@ -51,15 +51,15 @@ fn clock<'a>(ticket: &'a Value, kind: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {kind} clock in {}", ticket["sla"]))
 }
 
-fn due_of(ticket: &Value, kind: &str) -> DateTime<Utc> {
+pub(crate) fn due_of(ticket: &Value, kind: &str) -> DateTime<Utc> {
     t(clock(ticket, kind)["due_at"].as_str().expect("due_at"))
 }
 
-async fn scan(app: &TestApp) -> usize {
+pub(crate) async fn scan(app: &TestApp) -> usize {
     scan_once(&app.ctx, "test-timer").await.expect("scan").fired
 }
 
-async fn set_status(app: &TestApp, id: i64, status: &str) {
+pub(crate) async fn set_status(app: &TestApp, id: i64, status: &str) {
     let (s, b) = app
         .patch(
             &app.agent_token,
@@ -295,7 +295,7 @@ crate::both_backends! {
 }
 
 /// A second process on the same database: its own pools, the same (fake) time.
-fn second_node(app: &TestApp) -> tanggap::context::AppContext {
+pub(crate) fn second_node(app: &TestApp) -> tanggap::context::AppContext {
     let settings = (*app.ctx.settings).clone();
     let db = tanggap::db::Db::connect(&settings.database).expect("connect");
     tanggap::context::AppContext::with_clock(settings, db, app.clock.clone()).expect("context")

@@ -80,20 +80,31 @@ pub async fn get_contact(ctx: Ctx, who: Authed, path: web::Path<i64>) -> AppResu
     Ok(HttpResponse::Ok().json(detail))
 }
 
+/// The contact fields of `POST /api/v1/contacts` plus optional `attributes` (string values).
 pub async fn create_contact(
     ctx: Ctx,
     req: HttpRequest,
     who: Authed,
-    body: web::Json<ContactReq>,
+    body: web::Json<serde_json::Map<String, serde_json::Value>>,
 ) -> AppResult<HttpResponse> {
     who.0.require(Role::Agent)?;
-    let b = body.into_inner();
+    let whole = body.into_inner();
+    let mut fields = whole.clone();
+    let attributes = match fields.remove("attributes") {
+        None | Some(serde_json::Value::Null) => contacts::attributes::Attributes::new(),
+        Some(serde_json::Value::Object(patch)) => {
+            contacts::attributes::apply_patch(&Default::default(), &patch).map_err(AppError::Validation)?
+        }
+        Some(_) => return Err(AppError::field("attributes", "must be an object of strings")),
+    };
+    let b: ContactReq = serde_json::from_value(serde_json::Value::Object(fields))
+        .map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))?;
     let mut errors = std::collections::BTreeMap::new();
     let input = parse_contact(&b, &mut errors);
     let Some(input) = input.filter(|_| errors.is_empty()) else {
         return Err(AppError::Validation(errors));
     };
-    idempotency::run(&ctx, &req, who.0.user_id, &b, move |ctx, conn| {
+    idempotency::run(&ctx, &req, who.0.user_id, &whole, move |ctx, conn| {
         let now = ctx.clock.now();
         for id in &input.identities {
             if let Some(existing) = contacts::repo::find_by_identity(conn, id)? {
@@ -109,9 +120,61 @@ pub async fn create_contact(
                 });
             }
         }
-        let (c, _) = service::resolve_contact(conn, &input.identities, Some(&input.name), now)?;
+        let (mut c, _) = service::resolve_contact(conn, &input.identities, Some(&input.name), now)?;
+        if !attributes.is_empty() {
+            c.attributes = contacts::attributes::to_stored(&attributes);
+            contacts::repo::update(conn, c.id, &c.name, &c.attributes, now.naive_utc())?;
+        }
         let ids = contacts::repo::identities_of(conn, &[c.id])?;
         Ok((StatusCode::CREATED, serde_json::to_value(ContactView::new(&c, &ids))?))
     })
     .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateContactReq {
+    pub name: Option<String>,
+    /// A merge patch: a string sets the attribute, `null` removes it, others stay.
+    pub attributes: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Renames a contact and/or changes its attributes; the SLA policies of its unclosed tickets are
+/// evaluated again (event `sla_policy_changed` with the reason where another policy applies).
+pub async fn update_contact(
+    ctx: Ctx,
+    who: Authed,
+    path: web::Path<i64>,
+    body: web::Json<UpdateContactReq>,
+) -> AppResult<HttpResponse> {
+    who.0.require(Role::Agent)?;
+    let id = path.into_inner();
+    let b = body.into_inner();
+    let name = b.name.as_deref().map(str::trim).map(str::to_string);
+    if let Some(n) = &name
+        && (n.is_empty() || n.chars().count() > 200)
+    {
+        return Err(AppError::field("name", "1 to 200 characters"));
+    }
+    let ctx2 = ctx.clone();
+    let view = ctx
+        .write(move |conn| {
+            let now = ctx2.clock.now();
+            let mut c = contacts::repo::get(conn, id)?;
+            let before = c.attributes();
+            let after = match &b.attributes {
+                Some(patch) => contacts::attributes::apply_patch(&before, patch).map_err(AppError::Validation)?,
+                None => before.clone(),
+            };
+            c.name = name.clone().unwrap_or(c.name);
+            c.attributes = contacts::attributes::to_stored(&after);
+            contacts::repo::update(conn, c.id, &c.name, &c.attributes, now.naive_utc())?;
+            if after != before {
+                crate::sla::service::on_contact_changed(conn, c.id, now)?;
+            }
+            let ids = contacts::repo::identities_of(conn, &[c.id])?;
+            Ok(ContactView::new(&c, &ids))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
 }

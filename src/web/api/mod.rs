@@ -8,7 +8,7 @@ mod channels_email;
 mod contacts;
 mod inbound;
 pub mod public;
-mod sessions;
+pub mod sessions;
 mod sla;
 mod tickets;
 pub mod views;
@@ -31,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/contacts", web::get().to(contacts::list_contacts))
         .route("/contacts", web::post().to(contacts::create_contact))
         .route("/contacts/{id}", web::get().to(contacts::get_contact))
+        .route("/contacts/{id}", web::patch().to(contacts::update_contact))
         .route("/teams", web::get().to(admin::list_teams))
         .route("/teams", web::post().to(admin::create_team))
         .route("/categories", web::get().to(admin::list_categories))

@@ -2,7 +2,7 @@
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -26,20 +26,34 @@ pub fn principal_json(p: &Principal) -> serde_json::Value {
 
 pub async fn create_session(ctx: Ctx, req: HttpRequest, body: web::Json<LoginReq>) -> AppResult<HttpResponse> {
     let b = body.into_inner();
-    let ip = crate::web::ratelimit::client_ip(&req, ctx.settings.server.trust_forwarded_for);
+    let (principal, cookie, expires) = login(&ctx, &req, &b.email, b.password).await?;
+    Ok(HttpResponse::Created()
+        .cookie(cookie)
+        .json(json!({ "user": principal_json(&principal), "expires_at": expires })))
+}
+
+/// Checks an e-mail and password (rate-limited per client address) and opens a session: the
+/// user, the `tanggap_session` cookie to set, and when it expires. Shared by the API and the
+/// admin pages' login form.
+pub async fn login(
+    ctx: &Ctx,
+    req: &HttpRequest,
+    email: &str,
+    password: String,
+) -> AppResult<(Principal, Cookie<'static>, DateTime<Utc>)> {
+    let ip = crate::web::ratelimit::client_ip(req, ctx.settings.server.trust_forwarded_for);
     if let Some(ip) = ip
         && !ctx.rate_limiter.allow(ip, ctx.settings.public.lookups_per_minute)
     {
         return Err(AppError::RateLimited);
     }
-    let email = b.email.trim().to_lowercase();
+    let email = email.trim().to_lowercase();
     let user = ctx
         .db
         .read(move |conn| auth::repo::find_user_by_email(conn, &email).map_err(AppError::from))
         .await?;
     // Verify off the executor (argon2 is deliberately slow); same answer for unknown user or
     // wrong password.
-    let password = b.password;
     let user = crate::db::blocking(move || {
         Ok::<_, AppError>(user.filter(|u| {
             u.active
@@ -75,12 +89,11 @@ pub async fn create_session(ctx: Ctx, req: HttpRequest, body: web::Json<LoginReq
         .secure(ctx.settings.server.public_url.scheme() == "https")
         .max_age(CookieDuration::hours(SESSION_HOURS))
         .finish();
-    Ok(HttpResponse::Created()
-        .cookie(cookie)
-        .json(json!({ "user": principal_json(&principal), "expires_at": expires })))
+    Ok((principal, cookie, expires))
 }
 
-pub async fn delete_session(ctx: Ctx, req: HttpRequest, _who: Authed) -> AppResult<HttpResponse> {
+/// Ends the session of the request's cookie (if any); returns the cookie that removes it.
+pub async fn logout(ctx: &Ctx, req: &HttpRequest) -> AppResult<Cookie<'static>> {
     if let Some(c) = req.cookie(SESSION_COOKIE) {
         let hash = auth::hash_token(c.value());
         let now = ctx.clock.now_naive();
@@ -89,6 +102,11 @@ pub async fn delete_session(ctx: Ctx, req: HttpRequest, _who: Authed) -> AppResu
     }
     let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
     gone.make_removal();
+    Ok(gone)
+}
+
+pub async fn delete_session(ctx: Ctx, req: HttpRequest, _who: Authed) -> AppResult<HttpResponse> {
+    let gone = logout(&ctx, &req).await?;
     Ok(HttpResponse::NoContent().cookie(gone).finish())
 }
 

@@ -21,6 +21,8 @@ pub struct ContactView {
     pub id: i64,
     pub name: String,
     pub identities: Vec<IdentityView>,
+    /// String attributes set by agents (`{"segment": "vip"}`), matched by SLA policy conditions.
+    pub attributes: crate::contacts::attributes::Attributes,
     pub created_at: DateTime<Utc>,
 }
 
@@ -37,6 +39,7 @@ impl ContactView {
                     value: i.value.clone(),
                 })
                 .collect(),
+            attributes: c.attributes(),
             created_at: utc(c.created_at),
         }
     }

@@ -175,15 +175,15 @@ fn status_page<'a>(base: &'a str, t: &PublicTicket, settings: &Settings) -> Stat
 }
 
 /// Path prefix of the public URL (empty when served at the root), for links and the form.
-fn base(settings: &Settings) -> &str {
+pub(crate) fn base(settings: &Settings) -> &str {
     settings.server.public_url.path().trim_end_matches('/')
 }
 
-fn html(status: StatusCode, rendered: Result<String, askama::Error>) -> HttpResponse {
+pub(crate) fn html(status: StatusCode, rendered: Result<String, askama::Error>) -> HttpResponse {
     let body = match rendered {
         Ok(body) => body,
         Err(e) => {
-            log::error!("rendering a citizen page failed: {e}");
+            log::error!("rendering a page failed: {e}");
             return with_headers(&mut HttpResponse::InternalServerError())
                 .content_type("text/plain; charset=utf-8")
                 .body("Terjadi kesalahan. Silakan coba lagi.");
