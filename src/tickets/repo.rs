@@ -18,6 +18,17 @@ pub fn get(conn: &mut DbConnection, id: i64) -> QueryResult<Ticket> {
     tickets::table.find(id).select(Ticket::as_select()).first(conn)
 }
 
+/// [`get`], with the row locked until the end of the transaction on PostgreSQL (SQLite's write
+/// transaction already excludes other writers), for read-modify-[`save`] that must not overwrite
+/// a change committed meanwhile, such as the router's assignment.
+pub fn get_for_update(conn: &mut DbConnection, id: i64) -> QueryResult<Ticket> {
+    let q = tickets::table.find(id);
+    match conn {
+        DbConnection::Postgresql(c) => q.select(Ticket::as_select()).for_no_key_update().first(c),
+        DbConnection::Sqlite(c) => q.select(Ticket::as_select()).first(c),
+    }
+}
+
 pub fn find_by_number(conn: &mut DbConnection, number: &str) -> QueryResult<Option<Ticket>> {
     tickets::table
         .filter(tickets::number.eq(number))
