@@ -6,7 +6,7 @@
 //!   supervisor who are active and available. Availability is off until the user turns it on.
 //! * **Who gets it**: the candidate with the fewest unresolved tickets (new, open, pending,
 //!   on hold; across all teams), among those under the team's `max_open_per_agent`; ties go to the
-//!   one given a ticket least recently (never first), then the lowest id — round robin.
+//!   one the router gave a ticket least recently (never first), then the lowest id — round robin.
 //! * **When**: a `route_ticket` job is enqueued, in the transaction of the change, when an
 //!   unresolved ticket of an auto-assigning team is unassigned: on creation (every channel goes
 //!   through `open_ticket`), when its team changes, when it is unassigned, when it is reopened.
