@@ -360,6 +360,7 @@ pub fn update_ticket(
             }
         }
         let before = std::mem::replace(&mut t.assignee_id, assignee);
+        repo::set_assignee(conn, id, assignee)?;
         crate::routing::record_assignment(ctx, conn, &t, before, actor, at)?;
         if let Some(previous) = before.filter(|_| crate::routing::is_unresolved(&t.status)) {
             crate::routing::on_load_freed(ctx, conn, previous, at)?;
@@ -455,7 +456,7 @@ pub fn add_agent_message(
     reply_via: Option<&str>,
 ) -> AppResult<(Ticket, Message, Option<String>)> {
     let at = ctx.clock.now();
-    let mut t = repo::get_for_update(conn, ticket_id)?;
+    let mut t = repo::get(conn, ticket_id)?;
     if t.status == Status::Closed.as_str() && kind == ReplyKind::Reply {
         return Err(AppError::Conflict {
             code: "ticket_closed",

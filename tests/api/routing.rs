@@ -286,6 +286,26 @@ crate::both_backends! {
             .expect("gone team");
     }
 
+    async fn a_stale_read_modify_save_does_not_undo_an_assignment(app) {
+        let team = routed_team(&app, "Perizinan", 25).await;
+        let a = member(&app, team, "a@pemkot.example", "agent");
+        set_available(&app, &a, true).await;
+        let id = ticket_for(&app, Some(team), "Izin usaha").await;
+        // Another write (e.g. a citizen's next message) read the ticket before the router ran…
+        let mut stale = app
+            .ctx
+            .write_blocking(move |conn| Ok(tanggap::tickets::repo::get(conn, id)?))
+            .expect("read");
+        app.run_jobs().await;
+        assert_eq!(assignee(&app, id).await, a.id);
+        // …and saves its change after: the assignment stays.
+        stale.last_inbound_at = Some(app.ctx.clock.now_naive());
+        app.ctx
+            .write_blocking(move |conn| Ok(tanggap::tickets::repo::save(conn, &stale)?))
+            .expect("save");
+        assert_eq!(assignee(&app, id).await, a.id);
+    }
+
     async fn manual_assignment_is_not_overridden(app) {
         let team = routed_team(&app, "Pembayaran", 25).await;
         let a = member(&app, team, "a@pemkot.example", "agent");
