@@ -306,6 +306,36 @@ crate::both_backends! {
         assert_eq!(assignee(&app, id).await, a.id);
     }
 
+    async fn concurrent_routers_never_overfill_an_agent(app) {
+        let team = routed_team(&app, "Kependudukan", 1).await;
+        let a = member(&app, team, "a@pemkot.example", "agent");
+        let b = member(&app, team, "b@pemkot.example", "agent");
+        set_available(&app, &a, true).await;
+        set_available(&app, &b, true).await;
+        let mut ids = Vec::new();
+        for k in 0..6 {
+            ids.push(ticket_for(&app, Some(team), &format!("KTP {k}")).await);
+        }
+        // Six routers at once (separate connections; on PostgreSQL truly in parallel), plus two
+        // team fills: room for two tickets, so exactly two are assigned, one to each agent.
+        let payloads: Vec<String> = ids.iter().map(|id| route_ticket_payload(*id)).collect();
+        let team_payload = json!({ "team_id": team }).to_string();
+        let runs = payloads.iter().map(|p| tanggap::routing::run_ticket_job(&app.ctx, p));
+        let fills = [&team_payload, &team_payload].map(|p| tanggap::routing::run_team_job(&app.ctx, p));
+        let (runs, fills) = tokio::join!(futures_util::future::join_all(runs), futures_util::future::join_all(fills));
+        for r in runs.into_iter().chain(fills) {
+            r.expect("routing run");
+        }
+        let mut holders = Vec::new();
+        for id in &ids {
+            if let Some(who) = assignee(&app, *id).await.as_i64() {
+                holders.push(who);
+            }
+        }
+        holders.sort_unstable();
+        assert_eq!(holders, [a.id, b.id]);
+    }
+
     async fn manual_assignment_is_not_overridden(app) {
         let team = routed_team(&app, "Pembayaran", 25).await;
         let a = member(&app, team, "a@pemkot.example", "agent");
