@@ -49,6 +49,18 @@ async fn set_available(app: &TestApp, m: &Member, available: bool) {
     assert_eq!(body["available"], available);
 }
 
+/// Agents a and b of `team`, both available.
+async fn two_available(app: &TestApp, team: i64) -> [Member; 2] {
+    let pair = [
+        member(app, team, "a@pemkot.example", "agent"),
+        member(app, team, "b@pemkot.example", "agent"),
+    ];
+    for m in &pair {
+        set_available(app, m, true).await;
+    }
+    pair
+}
+
 /// A ticket for `team` as the agent records it; returns its id.
 async fn ticket_for(app: &TestApp, team: Option<i64>, subject: &str) -> i64 {
     let (status, body) = app
@@ -135,10 +147,7 @@ crate::both_backends! {
 
     async fn ties_go_round_robin(app) {
         let team = routed_team(&app, "Layanan Umum", 25).await;
-        let a = member(&app, team, "a@pemkot.example", "agent");
-        let b = member(&app, team, "b@pemkot.example", "agent");
-        set_available(&app, &a, true).await;
-        set_available(&app, &b, true).await;
+        let [a, b] = two_available(&app, team).await;
         // Each ticket is resolved before the next, so both agents are always equally loaded:
         // the one given a ticket least recently (never first, then lower id) gets the next.
         let mut order = Vec::new();
@@ -156,10 +165,7 @@ crate::both_backends! {
 
     async fn the_cap_holds_and_the_queue_waits_for_room(app) {
         let team = routed_team(&app, "Pelatihan", 1).await;
-        let a = member(&app, team, "a@pemkot.example", "agent");
-        let b = member(&app, team, "b@pemkot.example", "agent");
-        set_available(&app, &a, true).await;
-        set_available(&app, &b, true).await;
+        let [a, b] = two_available(&app, team).await;
         let mut ids = Vec::new();
         for k in 0..4 {
             ids.push(ticket_for(&app, Some(team), &format!("pelatihan {k}")).await);
@@ -241,10 +247,7 @@ crate::both_backends! {
         }];
     }) {
         let team = routed_team(&app, "Infrastruktur Kota", 25).await;
-        let a = member(&app, team, "a@pemkot.example", "agent");
-        let b = member(&app, team, "b@pemkot.example", "agent");
-        set_available(&app, &a, true).await;
-        set_available(&app, &b, true).await;
+        let _agents = two_available(&app, team).await;
         let id = ticket_for(&app, Some(team), "Jalan berlubang").await;
         // The same job run by two workers at once, then again, then by the queue itself.
         let payload = route_ticket_payload(id);
@@ -308,10 +311,7 @@ crate::both_backends! {
 
     async fn concurrent_routers_never_overfill_an_agent(app) {
         let team = routed_team(&app, "Kependudukan", 1).await;
-        let a = member(&app, team, "a@pemkot.example", "agent");
-        let b = member(&app, team, "b@pemkot.example", "agent");
-        set_available(&app, &a, true).await;
-        set_available(&app, &b, true).await;
+        let [a, b] = two_available(&app, team).await;
         let mut ids = Vec::new();
         for k in 0..6 {
             ids.push(ticket_for(&app, Some(team), &format!("KTP {k}")).await);
