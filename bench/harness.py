@@ -241,22 +241,27 @@ class Channel:
 
 
 class Tickets(Channel):
-    """POST /api/v1/tickets with an Idempotency-Key per ticket."""
+    """POST /api/v1/tickets with an Idempotency-Key per ticket; for `team`, when given."""
 
     name = "tickets"
+
+    def __init__(self, run_id, team=None):
+        super().__init__(run_id)
+        self.team = team
 
     def key(self, i):
         return f"{self.run_id}-t{i}"
 
     def make(self, i, token):
-        body = json.dumps(
-            {
-                "subject": f"crash {self.key(i)} jalan berlubang",
-                "body": "Lubang besar di depan sekolah, sudah dua minggu.",
-                "channel": "phone",
-                "contact": {"name": f"Warga {i % 97}", "phone": f"0813{(i % 97):08d}"},
-            }
-        )
+        doc = {
+            "subject": f"crash {self.key(i)} jalan berlubang",
+            "body": "Lubang besar di depan sekolah, sudah dua minggu.",
+            "channel": "phone",
+            "contact": {"name": f"Warga {i % 97}", "phone": f"0813{(i % 97):08d}"},
+        }
+        if self.team is not None:
+            doc["team"] = self.team
+        body = json.dumps(doc)
         headers = {
             "Content-Type": "application/json",
             "Authorization": f"Bearer {token}",

@@ -6,13 +6,21 @@ with load spread over all three, round-robin per request:
   reply window is open), and agent replies on the Instagram tickets — each reply is a
   `deliver_message` job that calls the Graph API, here a loopback receiver;
 * every ticket and message announces itself by an outgoing webhook (`ticket.created`,
-  `message.created`) to the same receiver.
+  `message.created`) to the same receiver;
+* the tickets go to a team with automatic assignment on and a small cap per agent (four agents,
+  three available at the start, the fourth made available by a supervisor's PATCH a few seconds
+  in), while a thread resolves the team's assigned tickets through the API, so room keeps opening
+  and every node's router keeps filling it.
 
 When the load stops and every queue is empty, it checks that each job ran exactly once across the
 nodes: the receiver saw every webhook delivery id once, every ticket and message announced once,
 every acknowledged reply sent to the Graph API once and marked `sent`; each webhook body became
 exactly one message; nothing is dead or left in `jobs`; one ticket per Idempotency-Key; and the
 workers of every node were seen holding job leases (sampled every 0.1 s), so all of them took part.
+Routing: no agent ever held more unresolved tickets than the cap (sampled every 0.1 s, and at the
+end), no ticket waited while an available agent had room; then the cap is raised so the backlog is
+routed too, and every ticket of the team was assigned exactly once — one `assignee_changed` event,
+by the system, naming the ticket's current assignee, one of the team's agents.
 
 Usage: bench/nodes.py [--seconds 30] [--nodes 3] [--threads 2]
 Needs a built `target/debug/tanggap` (or --bin) and PostgreSQL at --pg (default
@@ -20,6 +28,7 @@ postgres://postgres@127.0.0.1:5432; the database tanggap_nodes is created and dr
 """
 
 import argparse
+import json
 import os
 import sys
 import threading
@@ -27,6 +36,121 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
+
+
+UNRESOLVED = "('new', 'open', 'pending', 'on_hold')"
+
+
+class Routing:
+    """A team with `auto_assign` on, AGENTS agents in it (all but the last available at the
+    start), and a thread resolving its assigned tickets over the API, round-robin over the nodes."""
+
+    AGENTS = 4
+    CAP = 10
+
+    def __init__(self, db, port, token, run_id):
+        self.db, self.token = db, token
+        self.team = self.call(port, "POST", "/api/v1/teams", {"name": f"Routing {run_id}"}, 201)["id"]
+        self.call(port, "PATCH", f"/api/v1/teams/{self.team}", {"auto_assign": True, "max_open_per_agent": self.CAP})
+        # The agents only receive tickets, they never log in: plain rows are enough.
+        for k in range(self.AGENTS):
+            db.execute(
+                "INSERT INTO users (email, name, role, team_id, active, created_at) VALUES "
+                f"('agent{k}-{run_id}@routing.example', 'Agen {k}', 'agent', {self.team}, TRUE, "
+                "CURRENT_TIMESTAMP AT TIME ZONE 'UTC')"
+            )
+        self.agents = [r[0] for r in db.query(f"SELECT id FROM users WHERE team_id = {self.team} ORDER BY id")]
+        for agent in self.agents[:-1]:
+            self.make_available(port, agent)
+        self.resolved = 0
+        self.max_load = 0
+        self.problems = []
+        self.halt = threading.Event()
+        self.thread = None
+
+    def call(self, port, method, path, body, expect=200):
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"}
+        status, out = h.request("127.0.0.1", port, method, path, json.dumps(body), headers)
+        if status != expect:
+            raise RuntimeError(f"{method} {path} answered {status}: {out[:300]!r}")
+        return json.loads(out)
+
+    def make_available(self, port, agent):
+        self.call(port, "PATCH", f"/api/v1/users/{agent}", {"available": True})
+
+    def loads(self):
+        """Unresolved tickets per agent of the team (agents holding none are absent)."""
+        ids = ",".join(self.agents)
+        return {
+            a: int(n)
+            for a, n in self.db.query(
+                f"SELECT assignee_id, COUNT(*) FROM tickets WHERE assignee_id IN ({ids}) "
+                f"AND status IN {UNRESOLVED} GROUP BY assignee_id"
+            )
+        }
+
+    def waiting(self):
+        return self.db.scalar(
+            f"SELECT COUNT(*) FROM tickets WHERE team_id = {self.team} AND assignee_id IS NULL AND status IN {UNRESOLVED}"
+        )
+
+    def sample(self):
+        self.max_load = max([self.max_load, *self.loads().values()])
+
+    def start(self, ports):
+        def resolve():
+            k = 0
+            while not self.halt.is_set():
+                rows = self.db.query(
+                    f"SELECT id FROM tickets WHERE team_id = {self.team} AND assignee_id IS NOT NULL "
+                    f"AND status IN {UNRESOLVED} ORDER BY id LIMIT 2"
+                )
+                for (tid,) in rows:
+                    k += 1
+                    try:
+                        self.call(ports[k % len(ports)], "PATCH", f"/api/v1/tickets/{tid}", {"status": "resolved"})
+                        self.resolved += 1
+                    except (OSError, RuntimeError) as e:
+                        self.problems.append(f"routing: resolving ticket {tid}: {e}")
+                time.sleep(0.1)
+
+        self.thread = threading.Thread(target=resolve, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.halt.set()
+        self.thread.join()
+
+    def check_capped(self):
+        """With the small cap: nobody over it, and no ticket waiting while someone had room."""
+        problems = list(self.problems)
+        loads = self.loads()
+        waiting = self.waiting()
+        if self.max_load > self.CAP:
+            problems.append(f"routing: an agent held {self.max_load} unresolved tickets, over the cap of {self.CAP}")
+        if waiting:
+            problems += [
+                f"routing: {waiting} tickets wait while agent {a} holds {loads.get(a, 0)} < {self.CAP}"
+                for a in self.agents
+                if loads.get(a, 0) < self.CAP
+            ]
+        return problems, loads, waiting
+
+    def check_once(self):
+        """Every ticket of the team assigned exactly once, by the router, to its current assignee."""
+        problems = []
+        tickets = dict(self.db.query(f"SELECT id, assignee_id FROM tickets WHERE team_id = {self.team}"))
+        events = {}
+        for tid, actor, after in self.db.query(
+            "SELECT e.ticket_id, e.actor_kind, e.after_value FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id "
+            f"WHERE t.team_id = {self.team} AND e.kind = 'assignee_changed'"
+        ):
+            events.setdefault(tid, []).append((actor, after))
+        for tid, assignee in tickets.items():
+            got = events.get(tid, [])
+            if got != [("system", assignee)] or assignee not in self.agents:
+                problems.append(f"routing: ticket {tid} (assignee {assignee or None}) has assignment events {got}")
+        return problems, len(tickets)
 
 
 def main():
@@ -44,12 +168,14 @@ def main():
     for s in servers:
         s.start()
 
-    tickets = h.Tickets(run_id)
+    routing = Routing(db, ports[0], token, run_id)
+    tickets = h.Tickets(run_id, team=routing.team)
     instagram = h.Instagram(run_id, base_ms=int(time.time() * 1000))
     replies = h.Replies(run_id, h.instagram_tickets(db, 1.0))
     load = h.Load([tickets, instagram], lambda: ports, token, threads=args.threads)
     h.log(f"{args.nodes} nodes on {db.url}, ports {ports}; load for {args.seconds:.0f} s, run {run_id}")
     load.start()
+    routing.start(ports)
     # Which node holds the leases of running jobs (worker ids are host:pid:suffix), sampled.
     leases = {}
     sampling = threading.Event()
@@ -59,21 +185,28 @@ def main():
             for (owner,) in db.query("SELECT lease_owner FROM jobs WHERE lease_owner IS NOT NULL"):
                 pid = int(owner.split(":")[1])
                 leases[pid] = leases.get(pid, 0) + 1
+            routing.sample()
             time.sleep(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     time.sleep(min(3.0, args.seconds / 4))
+    routing.make_available(ports[1 % len(ports)], routing.agents[-1])
     reply_load = h.Load([replies], lambda: ports, token, threads=args.threads)
     reply_load.start()
     time.sleep(max(0.0, args.seconds - min(3.0, args.seconds / 4)))
     load.stop()
     reply_load.stop()
+    routing.stop()
     unknown = load.settle(ports[0]) + reply_load.settle(ports[0])
-    kinds = ("meta_event", "deliver_message", "webhook")
+    kinds = ("meta_event", "deliver_message", "webhook", "route_ticket", "route_team")
     drained = h.wait_for_jobs(db, kinds)
     sampling.set()
     sampler.join()
+    capped, loads, waiting = routing.check_capped()
+    # Room for everyone: the backlog is routed as well, then every ticket must be assigned once.
+    routing.call(ports[2 % len(ports)], "PATCH", f"/api/v1/teams/{routing.team}", {"max_open_per_agent": 1000})
+    drained = h.wait_for_jobs(db, kinds) and drained
     for s in servers:
         s.stop()
 
@@ -82,7 +215,8 @@ def main():
         problems.append(f"load: {unknown} requests never got an answer")
     if not drained:
         problems.append("jobs: still queued after 180 s")
-    left = db.query("SELECT kind, COUNT(*) FROM jobs WHERE kind IN ('meta_event', 'deliver_message', 'webhook') GROUP BY kind")
+    kinds_sql = ", ".join(f"'{k}'" for k in kinds)
+    left = db.query(f"SELECT kind, COUNT(*) FROM jobs WHERE kind IN ({kinds_sql}) GROUP BY kind")
     problems += [f"jobs: {n} {kind} jobs left (pending or dead)" for kind, n in left]
 
     per_node = {p: load.per_port.get(p, 0) + reply_load.per_port.get(p, 0) for p in ports}
@@ -102,6 +236,14 @@ def main():
     found, n = receiver.check(db)
     problems += found
     print(f"webhook deliveries received: {n}, each once: {'ok' if not found else 'FAILED'}")
+    once, team_tickets = routing.check_once()
+    problems += capped + once
+    print(
+        f"routing: {team_tickets} tickets to a team of {len(routing.agents)} agents (cap {routing.CAP}); "
+        f"{routing.resolved} resolved during the load; highest load sampled {routing.max_load}; "
+        f"at the end of the load {waiting} waiting, loads {sorted(loads.values())}: {'ok' if not capped else 'FAILED'}"
+    )
+    print(f"routing: every ticket assigned exactly once after the cap was raised: {'ok' if not once else 'FAILED'}")
     common = h.common_checks(db)
     problems += common
     print(f"store-wide checks: {'ok' if not common else 'FAILED'}")

@@ -231,6 +231,7 @@ pub const WEBHOOK_EVENTS: &[&str] = &[
     "ticket.created",
     "message.created",
     "ticket.status_changed",
+    "ticket.assigned",
     "sla.warning",
     "sla.breached",
 ];

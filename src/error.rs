@@ -70,6 +70,19 @@ impl AppError {
         }
     }
 
+    /// A unique name already used by another record is a 409 `name_taken`.
+    pub fn taken(e: diesel::result::Error, field: &str) -> AppError {
+        if crate::db::is_unique_violation(&e) {
+            AppError::Conflict {
+                code: "name_taken",
+                message: format!("that {field} is already in use"),
+                extra: None,
+            }
+        } else {
+            e.into()
+        }
+    }
+
     pub fn internal(e: impl std::fmt::Display) -> AppError {
         AppError::Internal(e.to_string())
     }

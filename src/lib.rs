@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod intake;
 pub mod jobs;
 pub mod phone;
+pub mod routing;
 pub mod sla;
 pub mod startup;
 pub mod tickets;

@@ -14,6 +14,10 @@ pub struct Team {
     pub name: String,
     pub description: String,
     pub created_at: NaiveDateTime,
+    /// The router assigns this team's unassigned tickets to its available agents.
+    pub auto_assign: bool,
+    /// The most open tickets (new, open, pending, on hold) the router gives one agent.
+    pub max_open_per_agent: i32,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable)]

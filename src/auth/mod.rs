@@ -51,6 +51,8 @@ pub struct User {
     pub team_id: Option<i64>,
     pub active: bool,
     pub created_at: NaiveDateTime,
+    /// Takes tickets from the router now (set by the agent, or a supervisor for them).
+    pub available: bool,
 }
 
 /// The authenticated caller of an API request.

@@ -7,6 +7,8 @@ diesel::table! {
         name -> Text,
         description -> Text,
         created_at -> Timestamp,
+        auto_assign -> Bool,
+        max_open_per_agent -> Integer,
     }
 }
 
@@ -28,6 +30,18 @@ diesel::table! {
         password_hash -> Nullable<Text>,
         team_id -> Nullable<BigInt>,
         active -> Bool,
+        created_at -> Timestamp,
+        available -> Bool,
+        last_assigned_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    availability_changes (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        available -> Bool,
+        changed_by -> Nullable<BigInt>,
         created_at -> Timestamp,
     }
 }

@@ -19,7 +19,18 @@ pub const KIND_DELIVER_MESSAGE: &str = "deliver_message";
 pub const KIND_META_EVENT: &str = "meta_event";
 /// E-mail to supervisors at an SLA escalation.
 pub const KIND_SLA_EMAIL: &str = "sla_email";
-pub const KINDS: &[&str] = &[KIND_WEBHOOK, KIND_DELIVER_MESSAGE, KIND_META_EVENT, KIND_SLA_EMAIL];
+/// Assign one ticket to an agent of its team (see `crate::routing`).
+pub const KIND_ROUTE_TICKET: &str = "route_ticket";
+/// Fill a team's free room with its oldest unassigned tickets.
+pub const KIND_ROUTE_TEAM: &str = "route_team";
+pub const KINDS: &[&str] = &[
+    KIND_WEBHOOK,
+    KIND_DELIVER_MESSAGE,
+    KIND_META_EVENT,
+    KIND_SLA_EMAIL,
+    KIND_ROUTE_TICKET,
+    KIND_ROUTE_TEAM,
+];
 
 #[derive(Clone, Debug, Queryable, Selectable, Serialize)]
 #[diesel(table_name = jobs)]

@@ -68,6 +68,8 @@ async fn execute(ctx: &AppContext, job_id: i64, kind: &str, payload: &str) -> Re
         KIND_DELIVER_MESSAGE => crate::tickets::delivery::deliver(ctx, payload).await,
         KIND_META_EVENT => crate::channels::meta::process::run(ctx, payload).await,
         super::KIND_SLA_EMAIL => crate::sla::mail::deliver(ctx, payload).await,
+        super::KIND_ROUTE_TICKET => crate::routing::run_ticket_job(ctx, payload).await,
+        super::KIND_ROUTE_TEAM => crate::routing::run_team_job(ctx, payload).await,
         other => Err(JobFailure::Permanent(format!("unknown job kind `{other}`"))),
     }
 }

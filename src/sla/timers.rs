@@ -200,6 +200,7 @@ fn fire(
                         now,
                     )?;
                     t.assignee_id = Some(uid);
+                    crate::tickets::repo::set_assignee(conn, t.id, Some(uid))?;
                     notified.push(uid);
                     changed = true;
                 }

@@ -18,6 +18,17 @@ pub fn get(conn: &mut DbConnection, id: i64) -> QueryResult<Ticket> {
     tickets::table.find(id).select(Ticket::as_select()).first(conn)
 }
 
+/// [`get`], with the row locked until the end of the transaction on PostgreSQL (SQLite's write
+/// transaction already excludes other writers): a change that depends on the current assignee
+/// (a manual assignment) must not race the router's.
+pub fn get_for_update(conn: &mut DbConnection, id: i64) -> QueryResult<Ticket> {
+    let q = tickets::table.find(id);
+    match conn {
+        DbConnection::Postgresql(c) => q.select(Ticket::as_select()).for_no_key_update().first(c),
+        DbConnection::Sqlite(c) => q.select(Ticket::as_select()).first(c),
+    }
+}
+
 pub fn find_by_number(conn: &mut DbConnection, number: &str) -> QueryResult<Option<Ticket>> {
     tickets::table
         .filter(tickets::number.eq(number))
@@ -70,6 +81,9 @@ pub fn latest_for_contact(
         .optional()
 }
 
+/// Writes the ticket's fields back, all but the assignee: that is written only by [`set_assignee`]
+/// (and the router's conditional update), so a read-modify-save that raced an assignment cannot
+/// undo it.
 pub fn save(conn: &mut DbConnection, t: &Ticket) -> QueryResult<()> {
     diesel::update(tickets::table.find(t.id))
         .set((
@@ -78,13 +92,19 @@ pub fn save(conn: &mut DbConnection, t: &Ticket) -> QueryResult<()> {
             tickets::priority.eq(&t.priority),
             tickets::category_id.eq(t.category_id),
             tickets::team_id.eq(t.team_id),
-            tickets::assignee_id.eq(t.assignee_id),
             tickets::updated_at.eq(t.updated_at),
             tickets::first_response_at.eq(t.first_response_at),
             tickets::resolved_at.eq(t.resolved_at),
             tickets::closed_at.eq(t.closed_at),
             tickets::last_inbound_at.eq(t.last_inbound_at),
         ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn set_assignee(conn: &mut DbConnection, id: i64, assignee: Option<i64>) -> QueryResult<()> {
+    diesel::update(tickets::table.find(id))
+        .set(tickets::assignee_id.eq(assignee))
         .execute(conn)
         .map(|_| ())
 }

@@ -126,6 +126,7 @@ pub fn open_ticket(ctx: &AppContext, conn: &mut DbConnection, spec: NewTicketSpe
         "priority": ticket.priority, "parent_ticket_id": ticket.parent_ticket_id });
     record_event(conn, ticket.id, spec.actor, "created", None, Some(after), spec.at)?;
     crate::sla::service::on_ticket_opened(conn, &ticket, spec.at)?;
+    crate::routing::on_unassigned(ctx, conn, &ticket, spec.at)?;
     webhooks::emit(conn, &ctx.settings, "ticket.created", ticket_summary(&ticket), spec.at)?;
     Ok((ticket, token))
 }
@@ -186,6 +187,7 @@ pub fn change_status(
     }
     record_event(conn, t.id, actor, event_kind, Some(json!(from)), Some(json!(to)), at)?;
     crate::sla::service::on_status_changed(conn, t, from, to, at)?;
+    crate::routing::on_status_changed(ctx, conn, t, from, to, at)?;
     if to == Status::Resolved && t.channel == Channel::Email.as_str() {
         crate::email::outbound::enqueue_resolution(ctx, conn, t, at)?;
     }
@@ -317,8 +319,9 @@ pub fn update_ticket(
     patch: &TicketPatch,
 ) -> AppResult<Ticket> {
     let at = ctx.clock.now();
-    let mut t = repo::get(conn, id)?;
+    let mut t = repo::get_for_update(conn, id)?;
     let sla_attributes = (t.priority.clone(), t.team_id, t.category_id);
+    let routing_attributes = (t.team_id, t.assignee_id);
     if let Some(subject) = &patch.subject
         && *subject != t.subject
     {
@@ -356,16 +359,12 @@ pub fn update_ticket(
                 return Err(AppError::field("assignee", format!("user {uid} is deactivated")));
             }
         }
-        record_event(
-            conn,
-            id,
-            actor,
-            "assignee_changed",
-            Some(json!(t.assignee_id)),
-            Some(json!(assignee)),
-            at,
-        )?;
-        t.assignee_id = assignee;
+        let before = std::mem::replace(&mut t.assignee_id, assignee);
+        repo::set_assignee(conn, id, assignee)?;
+        crate::routing::record_assignment(ctx, conn, &t, before, actor, at)?;
+        if let Some(previous) = before.filter(|_| crate::routing::is_unresolved(&t.status)) {
+            crate::routing::on_load_freed(ctx, conn, previous, at)?;
+        }
     }
     if let Some(team) = patch.team_id
         && team != t.team_id
@@ -400,6 +399,9 @@ pub fn update_ticket(
             at,
         )?;
         t.category_id = cat;
+    }
+    if (t.team_id, t.assignee_id) != routing_attributes {
+        crate::routing::on_unassigned(ctx, conn, &t, at)?;
     }
     if sla_attributes != (t.priority.clone(), t.team_id, t.category_id) {
         crate::sla::service::on_attributes_changed(conn, &t, at)?;

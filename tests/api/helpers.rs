@@ -88,25 +88,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
         ("supervisor@pemkot.example", "supervisor"),
         ("agent@pemkot.example", "agent"),
     ] {
-        let (token, hash) = auth::new_token("tgp");
-        let now = ctx.clock.now_naive();
-        let user = ctx
-            .write_blocking(|conn| {
-                let u = auth::repo::insert_user(
-                    conn,
-                    &auth::repo::NewUser {
-                        email,
-                        name: role,
-                        role,
-                        password_hash: None,
-                        team_id: None,
-                    },
-                    now,
-                )?;
-                auth::repo::insert_token(conn, u.id, "api", &hash, "test", now, None)?;
-                Ok(u)
-            })
-            .expect("seed user");
+        let (user, token) = seed_user(&ctx, email, role, None);
         if role == "agent" {
             agent_id = user.id;
         }
@@ -125,6 +107,30 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
         _dir: dir,
         pg_schema,
     }
+}
+
+/// Adds a user of `role` (optionally in `team`) with an API token; returns the user and token.
+pub fn seed_user(ctx: &AppContext, email: &str, role: &str, team_id: Option<i64>) -> (auth::User, String) {
+    let (token, hash) = auth::new_token("tgp");
+    let now = ctx.clock.now_naive();
+    let user = ctx
+        .write_blocking(|conn| {
+            let u = auth::repo::insert_user(
+                conn,
+                &auth::repo::NewUser {
+                    email,
+                    name: role,
+                    role,
+                    password_hash: None,
+                    team_id,
+                },
+                now,
+            )?;
+            auth::repo::insert_token(conn, u.id, "api", &hash, "test", now, None)?;
+            Ok(u)
+        })
+        .expect("seed user");
+    (user, token)
 }
 
 /// Drops a PostgreSQL schema made by [`fresh_database`] (best effort).

@@ -12,6 +12,7 @@ mod meta;
 mod migrations;
 mod phone;
 mod public;
+mod routing;
 mod sla;
 mod sla_admin;
 mod sla_rules;

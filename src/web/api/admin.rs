@@ -21,10 +21,7 @@ pub async fn list_teams(ctx: Ctx, who: Authed) -> AppResult<HttpResponse> {
         .db
         .read(|conn| repo::list_teams(conn).map_err(AppError::from))
         .await?;
-    let items: Vec<_> = teams
-        .iter()
-        .map(|t| json!({ "id": t.id, "name": t.name, "description": t.description, "created_at": utc(t.created_at) }))
-        .collect();
+    let items: Vec<_> = teams.iter().map(super::routing::team_json).collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
 
@@ -47,25 +44,11 @@ pub async fn create_team(
     let name = required_text("name", &b.name, 100)?;
     let description = b.description.trim().to_string();
     idempotency::run(&ctx, &req, who.0.user_id, &b, move |ctx, conn| {
-        let t = repo::insert_team(conn, &name, &description, ctx.clock.now_naive()).map_err(|e| taken(e, "name"))?;
-        Ok((
-            StatusCode::CREATED,
-            json!({ "id": t.id, "name": t.name, "description": t.description }),
-        ))
+        let t = repo::insert_team(conn, &name, &description, ctx.clock.now_naive())
+            .map_err(|e| AppError::taken(e, "name"))?;
+        Ok((StatusCode::CREATED, super::routing::team_json(&t)))
     })
     .await
-}
-
-fn taken(e: diesel::result::Error, field: &str) -> AppError {
-    if crate::db::is_unique_violation(&e) {
-        AppError::Conflict {
-            code: "name_taken",
-            message: format!("that {field} is already in use"),
-            extra: None,
-        }
-    } else {
-        e.into()
-    }
 }
 
 pub async fn list_categories(ctx: Ctx, who: Authed) -> AppResult<HttpResponse> {
@@ -102,7 +85,8 @@ pub async fn create_category(
         if let Some(t) = team {
             repo::get_team(conn, t).map_err(|e| AppError::missing_as_field(e, "team"))?;
         }
-        let c = repo::insert_category(conn, &name, team, ctx.clock.now_naive()).map_err(|e| taken(e, "name"))?;
+        let c =
+            repo::insert_category(conn, &name, team, ctx.clock.now_naive()).map_err(|e| AppError::taken(e, "name"))?;
         Ok((
             StatusCode::CREATED,
             json!({ "id": c.id, "name": c.name, "team_id": c.team_id }),
@@ -117,10 +101,7 @@ pub async fn list_users(ctx: Ctx, who: Authed) -> AppResult<HttpResponse> {
         .db
         .read(|conn| auth::repo::list_users(conn).map_err(AppError::from))
         .await?;
-    let items: Vec<_> = users
-        .iter()
-        .map(|u| json!({ "id": u.id, "email": u.email, "name": u.name, "role": u.role, "team_id": u.team_id, "active": u.active }))
-        .collect();
+    let items: Vec<_> = users.iter().map(super::routing::user_json).collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
 

@@ -8,6 +8,7 @@ mod channels_email;
 mod contacts;
 mod inbound;
 pub mod public;
+mod routing;
 pub mod sessions;
 mod sla;
 mod tickets;
@@ -23,6 +24,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/sessions", web::delete().to(sessions::delete_session))
         .route("/users/me", web::get().to(sessions::get_me))
         .route("/users", web::get().to(admin::list_users))
+        .route("/users/me/availability", web::put().to(routing::set_my_availability))
+        .route("/users/{id}", web::patch().to(routing::update_user))
+        .route("/users/{id}/availability", web::get().to(routing::get_availability))
         .route("/tickets", web::post().to(tickets::create_ticket))
         .route("/tickets", web::get().to(tickets::list_tickets))
         .route("/tickets/{id}", web::get().to(tickets::get_ticket))
@@ -34,6 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/contacts/{id}", web::patch().to(contacts::update_contact))
         .route("/teams", web::get().to(admin::list_teams))
         .route("/teams", web::post().to(admin::create_team))
+        .route("/teams/{id}", web::patch().to(routing::update_team))
         .route("/categories", web::get().to(admin::list_categories))
         .route("/categories", web::post().to(admin::create_category))
         .route("/jobs", web::get().to(admin::list_jobs))
