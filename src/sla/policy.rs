@@ -18,7 +18,7 @@ pub const STAGE_PREFIX: &str = "stage:";
 
 /// Each listed field must match (any of its values); an empty condition set matches every ticket,
 /// which makes a policy the default when it is last.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Conditions {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -42,7 +42,7 @@ impl Conditions {
 
 /// A target: `4h`, `90m`, `3d`; on `calendar` in business time (with `business_days`, whole working
 /// days), without one in calendar time.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
     pub target: String,
@@ -54,7 +54,7 @@ pub struct Target {
 
 /// A stage deadline in working days, running from the ticket's opening until it reaches a status
 /// in `met_on` (e.g. verify and forward within 3 working days: met on `open`).
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Stage {
     pub name: String,
@@ -63,7 +63,7 @@ pub struct Stage {
     pub met_on: Vec<String>,
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     NotifyAssignee,
@@ -73,7 +73,7 @@ pub enum Action {
 }
 
 /// At a warning threshold (`"75%"`) or at the breach (`"breach"`), do `action`.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     pub at: String,
@@ -82,7 +82,7 @@ pub struct Step {
     pub user_id: Option<i64>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicySpec {
     pub name: String,

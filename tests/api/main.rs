@@ -10,6 +10,7 @@ mod jobs_webhooks;
 mod listing;
 mod meta;
 mod migrations;
+mod openapi;
 mod phone;
 mod public;
 mod sla;
