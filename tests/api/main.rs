@@ -3,6 +3,7 @@
 mod auth;
 mod email;
 mod fake_graph;
+mod found_by_schemathesis;
 mod helpers;
 mod idempotency;
 mod intake;
