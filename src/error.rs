@@ -188,6 +188,11 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
                 AppError::field("reference", "refers to a record that does not exist")
             }
+            // The server went away (restart, failover, a killed backend): retryable, and the pool
+            // replaces the connection (`db::Manager::has_broken`).
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _) => {
+                AppError::Unavailable("database connection lost".into())
+            }
             other => AppError::Internal(format!("database: {other}")),
         }
     }

@@ -102,9 +102,11 @@ impl ManageConnection for Manager {
 
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
         match &self.url {
-            DbUrl::Postgres(url) => diesel::PgConnection::establish(url)
-                .map(DbConnection::Postgresql)
-                .map_err(r2d2::Error::ConnectionError),
+            DbUrl::Postgres(url) => {
+                let mut c = diesel::PgConnection::establish(url).map_err(r2d2::Error::ConnectionError)?;
+                c.set_instrumentation(ConnectionHealth::default());
+                Ok(DbConnection::Postgresql(c))
+            }
             DbUrl::Sqlite(path) => {
                 let mut c = diesel::SqliteConnection::establish(&path.to_string_lossy())
                     .map_err(r2d2::Error::ConnectionError)?;
@@ -123,16 +125,45 @@ impl ManageConnection for Manager {
         conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
     }
 
-    /// A connection handed back inside a transaction (or with its transaction state in error)
-    /// is not reused.
+    /// A connection handed back inside a transaction (or with its transaction state in error),
+    /// or a PostgreSQL connection whose server went away, is not reused.
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
         let status = match conn {
             DbConnection::Postgresql(c) => {
+                if c.instrumentation()
+                    .downcast_ref::<ConnectionHealth>()
+                    .is_some_and(|h| h.lost)
+                {
+                    return true;
+                }
                 AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()
             }
             DbConnection::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth(),
         };
         !matches!(status, Ok(None))
+    }
+}
+
+/// Watches a PostgreSQL connection's queries for a lost server, so the pool can drop the
+/// connection when it comes back (see [`Manager::has_broken`]) instead of probing every
+/// connection with a round trip on each checkout. The query that met the dead connection fails
+/// (503 to its caller); the next checkout gets a fresh connection.
+#[derive(Default)]
+struct ConnectionHealth {
+    lost: bool,
+}
+
+impl diesel::connection::Instrumentation for ConnectionHealth {
+    fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
+        use diesel::result::{DatabaseErrorKind, Error};
+        if let diesel::connection::InstrumentationEvent::FinishQuery {
+            error:
+                Some(Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _)),
+            ..
+        } = event
+        {
+            self.lost = true;
+        }
     }
 }
 
@@ -179,6 +210,9 @@ impl Db {
             let pool = Pool::builder()
                 .max_size(size)
                 .min_idle(Some(0))
+                // No `SELECT 1` round trip on every checkout: a connection to a server that went
+                // away is dropped when it is handed back (`Manager::has_broken`).
+                .test_on_check_out(false)
                 .connection_timeout(timeout)
                 .build(Manager {
                     url: url.clone(),

@@ -226,7 +226,7 @@ pub struct ClockRow {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = sla_clocks)]
+#[diesel(table_name = sla_clocks, treat_none_as_default_value = false)]
 pub struct NewClock<'a> {
     pub ticket_id: i64,
     pub kind: &'a str,

@@ -110,7 +110,7 @@ pub struct Ticket {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = tickets)]
+#[diesel(table_name = tickets, treat_none_as_default_value = false)]
 pub struct NewTicket<'a> {
     pub number: &'a str,
     pub access_token_hash: &'a str,
@@ -153,7 +153,7 @@ pub struct Message {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = messages)]
+#[diesel(table_name = messages, treat_none_as_default_value = false)]
 pub struct NewMessage<'a> {
     pub ticket_id: i64,
     pub direction: &'a str,
@@ -182,7 +182,7 @@ pub struct AttachmentMeta {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = attachments)]
+#[diesel(table_name = attachments, treat_none_as_default_value = false)]
 pub struct NewAttachment<'a> {
     pub message_id: i64,
     pub filename: &'a str,
@@ -208,7 +208,7 @@ pub struct TicketEvent {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = ticket_events)]
+#[diesel(table_name = ticket_events, treat_none_as_default_value = false)]
 pub struct NewEvent {
     pub ticket_id: i64,
     pub actor_kind: &'static str,
