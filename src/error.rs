@@ -42,17 +42,30 @@ pub enum AppError {
     Internal(String),
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// An RFC 7807 problem: every 4xx and 5xx answer of the API, as `application/problem+json`.
+/// Some conflicts add fields of their own beside these (e.g. `allowed`, `contact_id`, `constraint`).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem<'a> {
+    /// `https://tanggap.dev/problems/<code>`.
     #[serde(rename = "type")]
+    #[schema(format = "uri")]
     type_: String,
+    /// The HTTP reason phrase.
     title: &'a str,
+    /// The HTTP status code.
+    #[schema(minimum = 400, maximum = 599)]
     status: u16,
+    /// Stable snake_case error code, e.g. `validation_failed`, `not_found`, `invalid_transition`.
+    #[schema(pattern = "^[a-z][a-z0-9_]*$")]
     code: &'a str,
+    /// A human message (opaque for 5xx).
     detail: String,
+    /// `validation_failed`: a message per invalid field.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
     errors: Option<&'a BTreeMap<String, String>>,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
     extra: Option<&'a Value>,
 }
 

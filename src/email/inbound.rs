@@ -21,7 +21,7 @@ use crate::tickets::model::*;
 use crate::tickets::{repo as tickets_repo, service};
 
 /// What happened to one mail.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct EmailReport {
     /// `created_ticket`, `appended`, `duplicate`, `auto_reply_noted`, `ignored`, `bounce_recorded`.
     pub action: &'static str,

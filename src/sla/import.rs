@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::calendar::{Block, Calendar, DAY_KEYS, day_index};
 
 /// A holiday as written: a bare date or `{ date, name }`.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum HolidaySpec {
     Date(String),
@@ -34,7 +34,7 @@ struct Event {
 }
 
 /// The documented shape of a calendar (TOML file or JSON body).
-#[derive(Clone, Debug, Deserialize, Serialize, Default)]
+#[derive(Clone, Debug, Deserialize, Serialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CalendarSpec {
     pub name: String,

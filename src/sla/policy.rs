@@ -21,7 +21,7 @@ pub const AUTO_CLOSE: &str = "auto_close";
 
 /// Each listed field must match (any of its values); an empty condition set matches every ticket,
 /// which makes a policy the default when it is last.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Conditions {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -79,7 +79,7 @@ impl Conditions {
 
 /// Close a resolved ticket once the citizen has said nothing for `working_days` working days on
 /// `calendar` (the day of resolution does not count; the ticket closes at the end of the last one).
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CloseAfterSilence {
     pub working_days: u32,
@@ -88,7 +88,7 @@ pub struct CloseAfterSilence {
 
 /// A target: `4h`, `90m`, `3d`; on `calendar` in business time (with `business_days`, whole working
 /// days), without one in calendar time.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
     pub target: String,
@@ -100,7 +100,7 @@ pub struct Target {
 
 /// A stage deadline in working days, running from the ticket's opening until it reaches a status
 /// in `met_on` (e.g. verify and forward within 3 working days: met on `open`).
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Stage {
     pub name: String,
@@ -109,7 +109,7 @@ pub struct Stage {
     pub met_on: Vec<String>,
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     NotifyAssignee,
@@ -119,7 +119,7 @@ pub enum Action {
 }
 
 /// At a warning threshold (`"75%"`) or at the breach (`"breach"`), do `action`.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     pub at: String,
@@ -128,7 +128,7 @@ pub struct Step {
     pub user_id: Option<i64>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicySpec {
     pub name: String,

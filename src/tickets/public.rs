@@ -13,7 +13,7 @@ use crate::clock::utc;
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct PublicTicket {
     pub number: String,
     pub subject: String,
@@ -25,14 +25,14 @@ pub struct PublicTicket {
     pub timeline: Vec<TimelineEntry>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Party {
     Citizen,
     Agent,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TimelineEntry {
     Message {

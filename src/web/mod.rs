@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod nul;
 pub mod pages;
 pub mod ratelimit;
 pub mod twilio;
@@ -18,7 +19,7 @@ pub type Ctx = web::Data<AppContext>;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
         web::JsonConfig::default()
-            .limit(2 * 1024 * 1024)
+            .limit(nul::MAX_BODY)
             .error_handler(|err, _req| json_error(err).into()),
     )
     .app_data(
@@ -32,7 +33,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/healthz", web::get().to(healthz))
     .route("/readyz", web::get().to(readyz))
     .configure(crate::channels::meta::webhook::configure)
-    .service(web::scope("/api/v1").configure(api::configure))
+    .service(
+        web::scope("/api/v1")
+            .wrap(actix_web::middleware::from_fn(nul::reject_nul))
+            .configure(api::configure),
+    )
     .configure(pages::configure)
     .configure(admin::configure)
     .configure(twilio::configure)

@@ -3,6 +3,7 @@
 mod auth;
 mod email;
 mod fake_graph;
+mod found_by_schemathesis;
 mod helpers;
 mod idempotency;
 mod intake;
@@ -10,6 +11,7 @@ mod jobs_webhooks;
 mod listing;
 mod meta;
 mod migrations;
+mod openapi;
 mod phone;
 mod public;
 mod routing;

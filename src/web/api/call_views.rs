@@ -13,13 +13,13 @@ use crate::error::{AppError, AppResult};
 use crate::phone::repo::{self, Call, StoredEvent};
 use crate::tickets::model::Ticket;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ContactRef {
     pub id: i64,
     pub name: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TicketRef {
     pub id: i64,
     pub number: String,
@@ -40,7 +40,7 @@ impl TicketRef {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CallbackView {
     pub due_at: DateTime<Utc>,
     pub overdue: bool,
@@ -53,14 +53,16 @@ pub struct CallbackView {
     pub resolved_by_call_id: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CallEventView {
     pub event: String,
     pub received_at: DateTime<Utc>,
+    /// The event as the PBX or Twilio sent it.
+    #[schema(value_type = Object)]
     pub payload: Value,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CallView {
     pub id: i64,
     pub call_id: String,

@@ -7,9 +7,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::call_views::{call_detail, call_views, publish};
-use super::tickets::{ContactReq, created_json, parse_contact};
-use super::views::Page;
+use super::call_views::{CallView, call_detail, call_views, publish};
+use super::openapi::{BadRequest, Conflict, Forbidden, IdempotencyKey, Invalid, NotFound, Unauthorized};
+use super::tickets::{ContactReq, CreatedTicket, parse_contact};
+use super::views::{Items, Page};
 use super::{decode_cursor, encode_cursor, page_limit};
 use crate::auth::Role;
 use crate::auth::constant_time_eq;
@@ -68,9 +69,48 @@ pub async fn read_body(payload: web::Payload) -> AppResult<web::Bytes> {
     }
 }
 
+/// The answer to a CTI event: empty, `reject` (a blocked caller) or `dial` (the caller id to present).
+#[derive(Serialize, Default, utoipa::ToSchema)]
+pub struct CtiAnswer {
+    /// `reject` or `dial`; absent: nothing to do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<&'static str>,
+    /// `busy` with `reject`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    /// With `dial`: `phone.outbound_caller_id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caller_id: Option<String>,
+    /// With `dial`: the number dialled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+}
+
 /// `POST /api/v1/cti/{token}`: one Generic CTI event. The token is checked before the body is
 /// read; a wrong token records nothing. Answers `{}` or, for an inbound `newCall` from a
 /// blocked number, `{"action":"reject","reason":"busy"}`.
+///
+/// The body is the PBX's Generic CTI event, as JSON or form-encoded (`event`, `direction`, `from`,
+/// `to`, `callId`, `user[]`, `queue`, `cause`, `answeringNumber`); see docs/phone.md. 404 while
+/// `phone.cti_token` is not configured; 401 `invalid_token` for a wrong token.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cti/{token}",
+    tag = "phone",
+    security(()),
+    params(("token" = String, Path, description = "The configured `phone.cti_token`")),
+    request_body(description = "A Generic CTI event", content(
+        (Object = "application/json"),
+        (Object = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "The event is recorded", body = CtiAnswer),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn post_cti_event(
     ctx: Ctx,
     req: HttpRequest,
@@ -104,25 +144,53 @@ pub async fn post_cti_event(
     publish(&ctx, rec.touched).await;
     let caller_id = &ctx.settings.phone.outbound_caller_id;
     Ok(HttpResponse::Ok().json(if rec.reject {
-        json!({ "action": "reject", "reason": "busy" })
+        CtiAnswer {
+            action: Some("reject"),
+            reason: Some("busy"),
+            ..Default::default()
+        }
     } else if event.event == EventKind::NewCall && event.direction == CallDirection::Out && !caller_id.is_empty() {
-        json!({ "action": "dial", "caller_id": caller_id, "number": event.to })
+        CtiAnswer {
+            action: Some("dial"),
+            caller_id: Some(caller_id.clone()),
+            number: Some(event.to.clone()),
+            ..Default::default()
+        }
     } else {
-        json!({})
+        CtiAnswer::default()
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct CallsQuery {
+    /// Comma-separated call states (`ringing`, `answered`, `missed`, …), or `inbound`/`outbound`.
     pub state: Option<String>,
+    /// `in` or `out`.
     pub direction: Option<String>,
+    /// The citizen's phone number in any usual spelling.
     pub number: Option<String>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// 1 to 200, default 50.
     pub limit: Option<i64>,
 }
 
 /// `GET /api/v1/calls`: the caller log, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/calls",
+    tag = "phone",
+    params(CallsQuery),
+    responses(
+        (status = 200, description = "A page of calls", body = Page<CallView>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn list_calls(ctx: Ctx, who: Authed, query: web::Query<CallsQuery>) -> AppResult<HttpResponse> {
     who.0.require(Role::Agent)?;
     let q = query.into_inner();
@@ -179,6 +247,18 @@ pub async fn list_calls(ctx: Ctx, who: Authed, query: web::Query<CallsQuery>) ->
 }
 
 /// `GET /api/v1/calls/stream`: server-sent events, one `call` event per committed change.
+///
+/// Each event's `data` is a call as `GET /api/v1/calls/{id}` shows it (without its event log).
+#[utoipa::path(
+    get,
+    path = "/api/v1/calls/stream",
+    tag = "phone",
+    responses(
+        (status = 200, description = "An endless `text/event-stream`", content_type = "text/event-stream", body = String),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    )
+)]
 pub async fn stream_calls(ctx: Ctx, who: Authed) -> AppResult<HttpResponse> {
     who.0.require(Role::Agent)?;
     Ok(HttpResponse::Ok()
@@ -188,6 +268,19 @@ pub async fn stream_calls(ctx: Ctx, who: Authed) -> AppResult<HttpResponse> {
         .body(ctx.call_feed.subscribe()))
 }
 
+/// One call with its event log.
+#[utoipa::path(
+    get,
+    path = "/api/v1/calls/{id}",
+    tag = "phone",
+    responses(
+        (status = 200, description = "The call", body = CallView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn get_call(ctx: Ctx, who: Authed, path: web::Path<i64>) -> AppResult<HttpResponse> {
     who.0.require(Role::Agent)?;
     let id = path.into_inner();
@@ -196,7 +289,7 @@ pub async fn get_call(ctx: Ctx, who: Authed, path: web::Path<i64>) -> AppResult<
     Ok(HttpResponse::Ok().json(v))
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateCallReq {
     pub done: Option<bool>,
@@ -220,6 +313,21 @@ fn recording_url(raw: &str) -> AppResult<Option<String>> {
 }
 
 /// `PATCH /api/v1/calls/{id}`: mark the callback done (or open again), set the recording.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/calls/{id}",
+    tag = "phone",
+    params(IdempotencyKey),
+    responses(
+        (status = 200, description = "The call", body = CallView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn update_call(
     ctx: Ctx,
     req: HttpRequest,
@@ -242,19 +350,43 @@ pub async fn update_call(
     .await
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CallTicketReq {
+    /// At most 200 characters; default from the notes.
     pub subject: Option<String>,
+    /// What the citizen said (1 to 100000 characters): the ticket's first message.
     pub notes: String,
     pub contact: Option<ContactReq>,
+    /// `low`, `normal` (the default), `high` or `urgent`.
     pub priority: Option<String>,
     pub category: Option<i64>,
     pub team: Option<i64>,
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CallTicketCreated {
+    pub ticket: CreatedTicket,
+    pub call: Option<CallView>,
+}
+
 /// `POST /api/v1/calls/{id}/ticket`: a new phone ticket from the call, the notes as its first
 /// message, the citizen matched by number (or given in `contact`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/calls/{id}/ticket",
+    tag = "phone",
+    params(IdempotencyKey),
+    responses(
+        (status = 201, description = "The ticket and the call", body = CallTicketCreated),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn create_call_ticket(
     ctx: Ctx,
     req: HttpRequest,
@@ -301,11 +433,11 @@ pub async fn create_call_ticket(
             team_id: team,
         };
         let (call, created) = service::ticket_from_call(ctx, conn, user, id, input)?;
-        let call_view = call_views(conn, std::slice::from_ref(&call), ctx.clock.now_naive())?;
-        Ok((
-            StatusCode::CREATED,
-            json!({ "ticket": created_json(ctx, &created)?, "call": call_view.first() }),
-        ))
+        let body = CallTicketCreated {
+            ticket: CreatedTicket::new(ctx, &created),
+            call: call_views(conn, std::slice::from_ref(&call), ctx.clock.now_naive())?.pop(),
+        };
+        Ok((StatusCode::CREATED, serde_json::to_value(body)?))
     })
     .await
 }
@@ -328,15 +460,32 @@ where
     Ok(resp)
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttachReq {
+    /// The ticket's id.
     pub ticket: i64,
+    /// Added to the ticket as an internal note.
     pub notes: Option<String>,
 }
 
 /// `POST /api/v1/calls/{id}/attach`: link the call to a ticket that is not closed; the notes
 /// become an internal note on it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/calls/{id}/attach",
+    tag = "phone",
+    params(IdempotencyKey),
+    responses(
+        (status = 200, description = "The call", body = CallView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn attach_call(
     ctx: Ctx,
     req: HttpRequest,
@@ -360,15 +509,32 @@ pub async fn attach_call(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct CallbacksQuery {
+    /// `open` (the default), `done` or `all`.
     pub state: Option<String>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// 1 to 200, default 50.
     pub limit: Option<i64>,
 }
 
 /// `GET /api/v1/callbacks`: missed calls to call back; open ones (the default) most urgent first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/callbacks",
+    tag = "phone",
+    params(CallbacksQuery),
+    responses(
+        (status = 200, description = "A page of calls", body = Page<CallView>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn list_callbacks(ctx: Ctx, who: Authed, query: web::Query<CallbacksQuery>) -> AppResult<HttpResponse> {
     who.0.require(Role::Agent)?;
     let q = query.into_inner();
@@ -394,29 +560,75 @@ pub async fn list_callbacks(ctx: Ctx, who: Authed, query: web::Query<CallbacksQu
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
 
-fn blocked_json(b: &repo::BlockedNumber) -> serde_json::Value {
-    json!({ "id": b.id, "number": b.number, "reason": b.reason, "created_by": b.created_by,
-        "created_at": utc(b.created_at) })
+/// A number whose calls the PBX is told to reject.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BlockedNumberView {
+    pub id: i64,
+    /// E.164.
+    pub number: String,
+    pub reason: String,
+    pub created_by: Option<i64>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
+impl BlockedNumberView {
+    fn new(b: &repo::BlockedNumber) -> BlockedNumberView {
+        BlockedNumberView {
+            id: b.id,
+            number: b.number.clone(),
+            reason: b.reason.clone(),
+            created_by: b.created_by,
+            created_at: utc(b.created_at),
+        }
+    }
+}
+
+/// Blocked numbers (admin).
+#[utoipa::path(
+    get,
+    path = "/api/v1/blocked-numbers",
+    tag = "phone",
+    responses(
+        (status = 200, description = "All blocked numbers", body = Items<BlockedNumberView>),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    )
+)]
 pub async fn list_blocked_numbers(ctx: Ctx, who: Authed) -> AppResult<HttpResponse> {
     who.0.require(Role::Admin)?;
     let rows = ctx
         .db
         .read(|conn| repo::list_blocked(conn).map_err(AppError::from))
         .await?;
-    let items: Vec<_> = rows.iter().map(blocked_json).collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    let items = rows.iter().map(BlockedNumberView::new).collect();
+    Ok(HttpResponse::Ok().json(Items { items }))
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BlockReq {
+    /// A phone number in any usual spelling.
     pub number: String,
+    /// At most 500 characters.
     #[serde(default)]
     pub reason: String,
 }
 
+/// Blocks a number (admin): the PBX is told to reject its inbound calls.
+#[utoipa::path(
+    post,
+    path = "/api/v1/blocked-numbers",
+    tag = "phone",
+    params(IdempotencyKey),
+    responses(
+        (status = 201, description = "The blocked number", body = BlockedNumberView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn create_blocked_number(
     ctx: Ctx,
     req: HttpRequest,
@@ -441,7 +653,7 @@ pub async fn create_blocked_number(
                 e.into()
             }
         })?;
-        Ok((StatusCode::CREATED, blocked_json(&row)))
+        Ok((StatusCode::CREATED, serde_json::to_value(BlockedNumberView::new(&row))?))
     })
     .await
 }
@@ -454,14 +666,28 @@ fn block_reason(raw: &str) -> AppResult<String> {
     Ok(reason)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBlockReq {
+    /// At most 500 characters.
     pub reason: String,
 }
 
 /// `PATCH /api/v1/blocked-numbers/{id}`: change the reason (the number itself is the row's identity:
 /// block another number instead).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/blocked-numbers/{id}",
+    tag = "phone",
+    responses(
+        (status = 200, description = "The blocked number", body = BlockedNumberView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn update_blocked_number(
     ctx: Ctx,
     who: Authed,
@@ -474,9 +700,22 @@ pub async fn update_blocked_number(
     let row = ctx
         .write(move |conn| repo::set_blocked_reason(conn, id, &reason).map_err(AppError::from))
         .await?;
-    Ok(HttpResponse::Ok().json(blocked_json(&row)))
+    Ok(HttpResponse::Ok().json(BlockedNumberView::new(&row)))
 }
 
+/// Unblocks a number (admin).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/blocked-numbers/{id}",
+    tag = "phone",
+    responses(
+        (status = 204, description = "Unblocked"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn delete_blocked_number(ctx: Ctx, who: Authed, path: web::Path<i64>) -> AppResult<HttpResponse> {
     who.0.require(Role::Admin)?;
     let id = path.into_inner();

@@ -7,6 +7,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 
+use super::openapi::{BadRequest, NotFound, Unauthorized};
 use crate::auth::constant_time_eq;
 use crate::error::{AppError, AppResult};
 use crate::web::Ctx;
@@ -22,6 +23,22 @@ fn bearer(req: &HttpRequest) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// One raw RFC 5322 message from an MTA, authenticated by `email.inbound_token`.
+///
+/// 404 while no token is configured. The answer says what was done with the mail.
+#[utoipa::path(
+    post,
+    path = "/api/v1/channels/email/inbound",
+    tag = "channels",
+    security(("email_inbound" = [])),
+    request_body(description = "The message as received", content((String = "message/rfc822"))),
+    responses(
+        (status = 200, description = "The mail is committed", body = crate::email::EmailReport),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn receive_email(ctx: Ctx, req: HttpRequest, mut body: web::Payload) -> AppResult<HttpResponse> {
     let expected = ctx.settings.email.inbound_token.expose();
     if expected.is_empty() {
@@ -49,6 +66,19 @@ pub async fn receive_email(ctx: Ctx, req: HttpRequest, mut body: web::Payload) -
     Ok(HttpResponse::Ok().json(report))
 }
 
+/// The stored original of an e-mail message (any signed-in user).
+#[utoipa::path(
+    get,
+    path = "/api/v1/channels/email/messages/{id}/raw",
+    tag = "channels",
+    responses(
+        (status = 200, description = "The message as received", content_type = "message/rfc822", body = String,
+            headers(("X-Tanggap-Truncated" = String, description = "`headers-only` when only the headers were kept, else `no`"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn get_raw_email(ctx: Ctx, _user: Authed, path: web::Path<i64>) -> AppResult<HttpResponse> {
     let id = path.into_inner();
     let (raw, truncated) = ctx

@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
+use super::openapi::{BadRequest, Conflict, Forbidden, IdempotencyKey, Invalid, NotFound, Unauthorized};
 use super::tickets::{ContactReq, parse_contact};
 use super::views::{ContactView, Page, TicketView, group_tags};
 use super::{decode_cursor, encode_cursor, page_limit};
@@ -16,14 +17,32 @@ use crate::tickets::service;
 use crate::web::Ctx;
 use crate::web::auth::Authed;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Text in the name or an identity.
     pub q: Option<String>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// 1 to 200, default 50.
     pub limit: Option<i64>,
 }
 
+/// Contacts, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/contacts",
+    tag = "contacts",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of contacts", body = Page<ContactView>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn list_contacts(ctx: Ctx, who: Authed, query: web::Query<ListQuery>) -> AppResult<HttpResponse> {
     who.0.require(Role::Agent)?;
     let q = query.into_inner();
@@ -46,13 +65,27 @@ pub async fn list_contacts(ctx: Ctx, who: Authed, query: web::Query<ListQuery>) 
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
 
-#[derive(Serialize)]
-struct ContactDetail {
+/// A contact with their newest 100 tickets.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ContactDetail {
     #[serde(flatten)]
     contact: ContactView,
     tickets: Vec<TicketView>,
 }
 
+/// One contact and their tickets.
+#[utoipa::path(
+    get,
+    path = "/api/v1/contacts/{id}",
+    tag = "contacts",
+    responses(
+        (status = 200, description = "The contact", body = ContactDetail),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn get_contact(ctx: Ctx, who: Authed, path: web::Path<i64>) -> AppResult<HttpResponse> {
     who.0.require(Role::Agent)?;
     let id = path.into_inner();
@@ -80,7 +113,23 @@ pub async fn get_contact(ctx: Ctx, who: Authed, path: web::Path<i64>) -> AppResu
     Ok(HttpResponse::Ok().json(detail))
 }
 
-/// The contact fields of `POST /api/v1/contacts` plus optional `attributes` (string values).
+/// Creates a contact, with optional `attributes` (string values) that SLA policies can match;
+/// an identity that already belongs to someone is a 409 `contact_exists`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/contacts",
+    tag = "contacts",
+    params(IdempotencyKey),
+    request_body = CreateContactReq,
+    responses(
+        (status = 201, description = "The contact", body = ContactView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn create_contact(
     ctx: Ctx,
     req: HttpRequest,
@@ -131,16 +180,44 @@ pub async fn create_contact(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+/// The body of `POST /api/v1/contacts`: the contact fields plus optional attributes. (The
+/// handler reads it as a JSON object so it can take `attributes` apart; this type documents it.)
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct CreateContactReq {
+    #[serde(flatten)]
+    contact: ContactReq,
+    /// String attributes (`{"segment": "vip"}`) that SLA policy conditions can match.
+    #[schema(value_type = Option<std::collections::BTreeMap<String, String>>)]
+    attributes: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateContactReq {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     /// A merge patch: a string sets the attribute, `null` removes it, others stay.
+    #[schema(value_type = Option<std::collections::BTreeMap<String, Option<String>>>)]
     pub attributes: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Renames a contact and/or changes its attributes; the SLA policies of its unclosed tickets are
 /// evaluated again (event `sla_policy_changed` with the reason where another policy applies).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/contacts/{id}",
+    tag = "contacts",
+    request_body = UpdateContactReq,
+    responses(
+        (status = 200, description = "The contact", body = ContactView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn update_contact(
     ctx: Ctx,
     who: Authed,

@@ -2,9 +2,12 @@
 //! could not be understood, and reprocessing after a fix.
 
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
+use super::openapi::{BadRequest, Conflict, Forbidden, Invalid, NotFound, Unauthorized};
+use super::views::Page;
 use super::{decode_cursor, encode_cursor, page_limit};
 use crate::auth::Role;
 use crate::channels::meta::inbox::{self, InboundEvent};
@@ -13,32 +16,69 @@ use crate::error::{AppError, AppResult};
 use crate::web::Ctx;
 use crate::web::auth::Authed;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
+    /// `pending`, `processed`, `failed` or `all` (the default).
     pub state: Option<String>,
+    /// `instagram` or `whatsapp`.
     pub source: Option<String>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// 1 to 200, default 50.
     pub limit: Option<i64>,
 }
 
-fn event_json(e: &InboundEvent, with_payload: bool) -> Value {
-    let mut v = json!({
-        "id": e.id,
-        "source": e.source,
-        "state": e.state,
-        "received_at": utc(e.received_at),
-        "processed_at": e.processed_at.map(utc),
-        "outcome": e.outcome.as_deref().and_then(|o| serde_json::from_str::<Value>(o).ok()),
-        "size_bytes": e.payload.len(),
-    });
-    if with_payload {
-        // Meta bodies are ASCII JSON; anything else is shown lossily, never altered in storage.
-        v["payload"] = json!(String::from_utf8_lossy(&e.payload));
-    }
-    v
+/// A stored Instagram/WhatsApp webhook body and what processing it did.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct InboundEventView {
+    pub id: i64,
+    /// `instagram` or `whatsapp`.
+    pub source: String,
+    /// `pending`, `processed` or `failed`.
+    pub state: String,
+    pub received_at: DateTime<Utc>,
+    pub processed_at: Option<DateTime<Utc>>,
+    /// What processing did (tickets, messages, errors).
+    #[schema(value_type = Option<Object>)]
+    pub outcome: Option<Value>,
+    pub size_bytes: usize,
+    /// The body as received (only on `GET /inbound-events/{id}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
 }
 
+impl InboundEventView {
+    fn new(e: &InboundEvent, with_payload: bool) -> InboundEventView {
+        InboundEventView {
+            id: e.id,
+            source: e.source.clone(),
+            state: e.state.clone(),
+            received_at: utc(e.received_at),
+            processed_at: e.processed_at.map(utc),
+            outcome: e.outcome.as_deref().and_then(|o| serde_json::from_str::<Value>(o).ok()),
+            size_bytes: e.payload.len(),
+            // Meta bodies are ASCII JSON; anything else is shown lossily, never altered in storage.
+            payload: with_payload.then(|| String::from_utf8_lossy(&e.payload).into_owned()),
+        }
+    }
+}
+
+/// Stored webhook bodies (admin), newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/inbound-events",
+    tag = "channels",
+    params(EventsQuery),
+    responses(
+        (status = 200, description = "A page of events", body = Page<InboundEventView>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn list_inbound_events(ctx: Ctx, who: Authed, query: web::Query<EventsQuery>) -> AppResult<HttpResponse> {
     who.0.require(Role::Admin)?;
     let q = query.into_inner();
@@ -61,10 +101,23 @@ pub async fn list_inbound_events(ctx: Ctx, who: Authed, query: web::Query<Events
     let next_cursor = (rows.len() as i64 == limit)
         .then(|| rows.last().map(|e| encode_cursor(e.id)))
         .flatten();
-    let items: Vec<Value> = rows.iter().map(|e| event_json(e, false)).collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next_cursor })))
+    let items = rows.iter().map(|e| InboundEventView::new(e, false)).collect();
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
 
+/// One stored webhook body with its payload (admin).
+#[utoipa::path(
+    get,
+    path = "/api/v1/inbound-events/{id}",
+    tag = "channels",
+    responses(
+        (status = 200, description = "The event", body = InboundEventView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn get_inbound_event(ctx: Ctx, who: Authed, path: web::Path<i64>) -> AppResult<HttpResponse> {
     who.0.require(Role::Admin)?;
     let id = path.into_inner();
@@ -72,11 +125,24 @@ pub async fn get_inbound_event(ctx: Ctx, who: Authed, path: web::Path<i64>) -> A
         .db
         .read(move |conn| inbox::get(conn, id).map_err(AppError::from))
         .await?;
-    Ok(HttpResponse::Ok().json(event_json(&e, true)))
+    Ok(HttpResponse::Ok().json(InboundEventView::new(&e, true)))
 }
 
 /// Runs a stored body again (after a fix, or once the account is configured). Safe: applying
 /// the same events twice changes nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/inbound-events/{id}/reprocess",
+    tag = "channels",
+    responses(
+        (status = 202, description = "Queued for processing", body = InboundEventView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
 pub async fn reprocess_inbound_event(ctx: Ctx, who: Authed, path: web::Path<i64>) -> AppResult<HttpResponse> {
     who.0.require(Role::Admin)?;
     let id = path.into_inner();
@@ -97,5 +163,5 @@ pub async fn reprocess_inbound_event(ctx: Ctx, who: Authed, path: web::Path<i64>
             Ok(inbox::get(conn, id)?)
         })
         .await?;
-    Ok(HttpResponse::Accepted().json(event_json(&e, false)))
+    Ok(HttpResponse::Accepted().json(InboundEventView::new(&e, false)))
 }

@@ -7,6 +7,7 @@ pub mod calls;
 mod channels_email;
 mod contacts;
 mod inbound;
+pub mod openapi;
 pub mod public;
 mod routing;
 pub mod sessions;
@@ -20,7 +21,8 @@ use base64::Engine;
 use crate::error::AppError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/sessions", web::post().to(sessions::create_session))
+    cfg.route("/openapi.json", web::get().to(openapi::get_openapi))
+        .route("/sessions", web::post().to(sessions::create_session))
         .route("/sessions", web::delete().to(sessions::delete_session))
         .route("/users/me", web::get().to(sessions::get_me))
         .route("/users", web::get().to(admin::list_users))

@@ -5,14 +5,17 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
+use super::openapi::{BadRequest, NotFound, RateLimited};
 use crate::context::AppContext;
 use crate::error::{AppError, AppResult};
 use crate::tickets::public::{self, PublicTicket};
 use crate::web::Ctx;
 use crate::web::ratelimit::client_ip;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TokenQuery {
+    /// The access token given with the ticket number (case, spaces and dashes do not matter).
     pub token: Option<String>,
 }
 
@@ -30,6 +33,22 @@ pub async fn lookup(ctx: &AppContext, req: &HttpRequest, number: String, token: 
     ctx.db.read(move |conn| public::find(conn, &number, &token)).await
 }
 
+/// The citizen's view of a ticket: status and the public conversation, no account needed.
+///
+/// A wrong token and an unknown number both answer 404; lookups are rate-limited per address.
+#[utoipa::path(
+    get,
+    path = "/api/v1/public/tickets/{number}",
+    tag = "public",
+    security(()),
+    params(("number" = String, Path, description = "The ticket number, e.g. `2612010001`"), TokenQuery),
+    responses(
+        (status = 200, description = "The ticket", body = PublicTicket),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        (status = 429, response = RateLimited),
+    )
+)]
 pub async fn get_public_ticket(
     ctx: Ctx,
     req: HttpRequest,

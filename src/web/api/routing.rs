@@ -1,40 +1,47 @@
 //! Routing settings: a team's automatic assignment (admins) and agents' availability.
 
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
+use super::admin::{TeamView, UserView};
+use super::openapi::{BadRequest, Forbidden, Invalid, NotFound, Unauthorized};
 use super::required_text;
-use crate::admin::Team;
-use crate::auth::{Role, User};
+use crate::auth::Role;
 use crate::clock::utc;
 use crate::error::{AppError, AppResult};
 use crate::routing::{self, MAX_OPEN_LIMIT, TeamPatch};
 use crate::web::Ctx;
 use crate::web::auth::Authed;
 
-pub fn team_json(t: &Team) -> Value {
-    json!({
-        "id": t.id, "name": t.name, "description": t.description, "created_at": utc(t.created_at),
-        "auto_assign": t.auto_assign, "max_open_per_agent": t.max_open_per_agent,
-    })
-}
-
-pub fn user_json(u: &User) -> Value {
-    json!({
-        "id": u.id, "email": u.email, "name": u.name, "role": u.role, "team_id": u.team_id,
-        "active": u.active, "available": u.available,
-    })
-}
-
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTeamReq {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     pub description: Option<String>,
+    /// Assign the team's new and waiting tickets to its available agents.
     pub auto_assign: Option<bool>,
+    #[schema(minimum = 1, maximum = 1000)]
     pub max_open_per_agent: Option<i64>,
 }
+
+/// Changes a team (admin): name, description, automatic assignment and the per-agent cap.
+/// Turning `auto_assign` on or raising the cap routes the waiting tickets.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/teams/{id}",
+    tag = "routing",
+    responses(
+        (status = 200, description = "The team", body = TeamView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = super::openapi::Conflict),
+        (status = 422, response = Invalid),
+    )
+)]
 
 pub async fn update_team(
     ctx: Ctx,
@@ -65,28 +72,54 @@ pub async fn update_team(
     let team = ctx
         .write(move |conn| routing::update_team(&ctx2, conn, id, &patch))
         .await?;
-    Ok(HttpResponse::Ok().json(team_json(&team)))
+    Ok(HttpResponse::Ok().json(TeamView::new(&team)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AvailabilityReq {
     pub available: bool,
 }
 
-/// `PUT /users/me/availability`: an agent says whether they take tickets now.
+/// An agent says whether they take routed tickets now; becoming available routes waiting
+/// tickets of their team to them.
+#[utoipa::path(
+    put,
+    path = "/api/v1/users/me/availability",
+    tag = "routing",
+    responses(
+        (status = 200, description = "The caller", body = UserView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn set_my_availability(ctx: Ctx, who: Authed, body: web::Json<AvailabilityReq>) -> AppResult<HttpResponse> {
     who.0.require(Role::Agent)?;
     set_availability(ctx, who.0.user_id, who.0.user_id, body.available).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserReq {
     pub available: Option<bool>,
 }
 
-/// `PATCH /users/{id}`: a supervisor or admin changes another user's availability.
+/// A supervisor or admin changes another user's availability.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{id}",
+    tag = "routing",
+    responses(
+        (status = 200, description = "The user", body = UserView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn update_user(
     ctx: Ctx,
     who: Authed,
@@ -102,7 +135,7 @@ pub async fn update_user(
                 .db
                 .read(move |conn| crate::auth::repo::get_user(conn, id).map_err(AppError::from))
                 .await?;
-            Ok(HttpResponse::Ok().json(user_json(&user)))
+            Ok(HttpResponse::Ok().json(UserView::new(&user)))
         }
     }
 }
@@ -112,11 +145,38 @@ async fn set_availability(ctx: Ctx, user_id: i64, changed_by: i64, available: bo
     let user = ctx
         .write(move |conn| routing::set_availability(&ctx2, conn, user_id, available, changed_by))
         .await?;
-    Ok(HttpResponse::Ok().json(user_json(&user)))
+    Ok(HttpResponse::Ok().json(UserView::new(&user)))
 }
 
-/// `GET /users/{id}/availability`: the current state and its latest changes (supervisors, or
-/// the user themself).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AvailabilityChange {
+    pub available: bool,
+    /// The user who made the change.
+    pub changed_by: Option<i64>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Availability {
+    pub user_id: i64,
+    pub available: bool,
+    /// The latest 50 changes, newest first.
+    pub changes: Vec<AvailabilityChange>,
+}
+
+/// A user's availability and its latest changes (supervisors, or the user themself).
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/availability",
+    tag = "routing",
+    responses(
+        (status = 200, description = "Availability and its history", body = Availability),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn get_availability(ctx: Ctx, who: Authed, path: web::Path<i64>) -> AppResult<HttpResponse> {
     let id = path.into_inner();
     if id != who.0.user_id {
@@ -130,9 +190,17 @@ pub async fn get_availability(ctx: Ctx, who: Authed, path: web::Path<i64>) -> Ap
             Ok::<_, AppError>((user, changes))
         })
         .await?;
-    let changes: Vec<_> = changes
+    let changes = changes
         .into_iter()
-        .map(|(available, changed_by, at)| json!({ "available": available, "changed_by": changed_by, "at": utc(at) }))
+        .map(|(available, changed_by, at)| AvailabilityChange {
+            available,
+            changed_by,
+            at: utc(at),
+        })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({ "user_id": user.id, "available": user.available, "changes": changes })))
+    Ok(HttpResponse::Ok().json(Availability {
+        user_id: user.id,
+        available: user.available,
+        changes,
+    }))
 }

@@ -3,33 +3,77 @@
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Duration, Utc};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
-use crate::auth::{self, Principal};
+use super::openapi::{BadRequest, Invalid, RateLimited, Unauthorized};
+use crate::auth::{self, Principal, Role};
 use crate::error::{AppError, AppResult};
 use crate::web::Ctx;
 use crate::web::auth::{Authed, SESSION_COOKIE};
 
 const SESSION_HOURS: i64 = 12;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginReq {
+    #[schema(example = "admin@pemkot.example.go.id")]
     pub email: String,
+    #[schema(format = Password)]
     pub password: String,
 }
 
-pub fn principal_json(p: &Principal) -> serde_json::Value {
-    json!({ "id": p.user_id, "email": p.email, "name": p.name, "role": p.role, "team_id": p.team_id })
+/// The signed-in user.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Me {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub team_id: Option<i64>,
 }
 
+impl Me {
+    pub fn new(p: &Principal) -> Me {
+        Me {
+            id: p.user_id,
+            email: p.email.clone(),
+            name: p.name.clone(),
+            role: p.role,
+            team_id: p.team_id,
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SessionCreated {
+    pub user: Me,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Log in: sets the `tanggap_session` cookie (12 hours).
+///
+/// Rate-limited per client address like status lookups. A wrong e-mail and a wrong password get
+/// the same 400.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sessions",
+    tag = "sessions",
+    security(()),
+    responses(
+        (status = 201, description = "Logged in; the cookie is set", body = SessionCreated,
+            headers(("Set-Cookie" = String, description = "`tanggap_session=…; HttpOnly; SameSite=Strict`"))),
+        (status = 400, response = BadRequest),
+        (status = 422, response = Invalid),
+        (status = 429, response = RateLimited),
+    )
+)]
 pub async fn create_session(ctx: Ctx, req: HttpRequest, body: web::Json<LoginReq>) -> AppResult<HttpResponse> {
     let b = body.into_inner();
     let (principal, cookie, expires) = login(&ctx, &req, &b.email, b.password).await?;
-    Ok(HttpResponse::Created()
-        .cookie(cookie)
-        .json(json!({ "user": principal_json(&principal), "expires_at": expires })))
+    Ok(HttpResponse::Created().cookie(cookie).json(SessionCreated {
+        user: Me::new(&principal),
+        expires_at: expires,
+    }))
 }
 
 /// Checks an e-mail and password (rate-limited per client address) and opens a session: the
@@ -105,11 +149,31 @@ pub async fn logout(ctx: &Ctx, req: &HttpRequest) -> AppResult<Cookie<'static>> 
     Ok(gone)
 }
 
+/// Log out: revokes the session of the cookie sent (if any) and clears the cookie.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/sessions",
+    tag = "sessions",
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 401, response = Unauthorized),
+    )
+)]
 pub async fn delete_session(ctx: Ctx, req: HttpRequest, _who: Authed) -> AppResult<HttpResponse> {
     let gone = logout(&ctx, &req).await?;
     Ok(HttpResponse::NoContent().cookie(gone).finish())
 }
 
+/// The caller: user id, e-mail, name, role and team.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/me",
+    tag = "sessions",
+    responses(
+        (status = 200, description = "The caller", body = Me),
+        (status = 401, response = Unauthorized),
+    )
+)]
 pub async fn get_me(who: Authed) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(principal_json(&who.0)))
+    Ok(HttpResponse::Ok().json(Me::new(&who.0)))
 }

@@ -4,8 +4,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
+use super::openapi::{BadRequest, Conflict, Forbidden, IdempotencyKey, Invalid, NotFound, Unauthorized};
 use super::views::{ContactView, EventView, MessageView, Page, TicketView, group_tags};
 use super::{decode_cursor, encode_cursor, page_limit, required_text};
 use crate::auth::Role;
@@ -19,23 +19,41 @@ use crate::tickets::service::{self, ContactInput, CreateTicket, ReplyKind, Ticke
 use crate::web::Ctx;
 use crate::web::auth::Authed;
 
-#[derive(Debug, Deserialize, Serialize)]
+/// How to reach the citizen: at least one of e-mail, phone, Instagram, WhatsApp.
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactReq {
+    #[schema(max_length = 200, example = "Siti Rahayu")]
     pub name: Option<String>,
+    #[schema(format = "email", example = "siti@example.com")]
     pub email: Option<String>,
+    /// E.164 or Indonesian `08…`, spaces and dashes allowed.
+    #[schema(example = "0812-3456-7890")]
     pub phone: Option<String>,
+    /// The Instagram user id.
+    #[schema(example = "17841400000000001")]
     pub instagram: Option<String>,
+    #[schema(example = "+6281234567890")]
     pub whatsapp: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTicketReq {
+    #[schema(min_length = 1, max_length = 200, example = "Insentif belum cair")]
     pub subject: String,
+    /// The complaint as the citizen told it.
+    #[schema(
+        min_length = 1,
+        max_length = 100000,
+        example = "Pelatihan selesai sebulan lalu, insentif belum masuk."
+    )]
     pub body: String,
+    #[schema(value_type = Channel)]
     pub channel: String,
     pub contact: ContactReq,
+    /// Default `normal`.
+    #[schema(value_type = Option<Priority>)]
     pub priority: Option<String>,
     pub category: Option<i64>,
     pub team: Option<i64>,
@@ -93,6 +111,23 @@ fn collect<T>(errors: &mut std::collections::BTreeMap<String, String>, field: &s
     }
 }
 
+/// Records a complaint taken by an agent: a new ticket, its first message and the contact.
+///
+/// The answer carries the citizen's `access_token` and `status_url`, shown this once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tickets",
+    tag = "tickets",
+    params(IdempotencyKey),
+    responses(
+        (status = 201, description = "The ticket", body = CreatedTicket),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn create_ticket(
     ctx: Ctx,
     req: HttpRequest,
@@ -140,36 +175,75 @@ pub async fn create_ticket(
 
 /// A ticket just created by an agent: its view with the citizen's access token and status link
 /// (shown this once) and the id of its first message.
-pub fn created_json(ctx: &crate::context::AppContext, created: &service::Created) -> AppResult<serde_json::Value> {
-    let mut view = serde_json::to_value(TicketView::new(&created.ticket, &Default::default()))?;
-    view["access_token"] = json!(created.access_token);
-    view["status_url"] = json!(format!(
-        "{}/status/{}?token={}",
-        ctx.settings.public_base(),
-        created.ticket.number,
-        created.access_token
-    ));
-    view["message_id"] = json!(created.message.id);
-    Ok(view)
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedTicket {
+    #[serde(flatten)]
+    pub ticket: TicketView,
+    pub access_token: String,
+    pub status_url: String,
+    pub message_id: i64,
 }
 
-#[derive(Debug, Deserialize)]
+impl CreatedTicket {
+    pub fn new(ctx: &crate::context::AppContext, created: &service::Created) -> CreatedTicket {
+        CreatedTicket {
+            ticket: TicketView::new(&created.ticket, &Default::default()),
+            access_token: created.access_token.clone(),
+            status_url: format!(
+                "{}/status/{}?token={}",
+                ctx.settings.public_base(),
+                created.ticket.number,
+                created.access_token
+            ),
+            message_id: created.message.id,
+        }
+    }
+}
+
+/// The same as JSON, as stored with an `Idempotency-Key`.
+pub fn created_json(ctx: &crate::context::AppContext, created: &service::Created) -> AppResult<serde_json::Value> {
+    Ok(serde_json::to_value(CreatedTicket::new(ctx, created))?)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Comma-separated statuses: `new`, `open`, `pending`, `on_hold`, `resolved`, `closed`.
     pub status: Option<String>,
+    /// `email`, `phone`, `instagram`, `whatsapp`, `chat` or `web`.
     pub channel: Option<String>,
     pub team: Option<i64>,
+    /// A user id, `me` or `none`.
     pub assignee: Option<String>,
     pub category: Option<i64>,
+    /// `low`, `normal`, `high` or `urgent`.
     pub priority: Option<String>,
     pub contact: Option<i64>,
+    /// Text in the subject or number (at most 200 characters).
     pub q: Option<String>,
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// 1 to 200, default 50.
     pub limit: Option<i64>,
 }
 
+/// The agents' inbox: tickets newest first, filtered.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets",
+    tag = "tickets",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of tickets", body = Page<TicketView>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn list_tickets(ctx: Ctx, who: Authed, query: web::Query<ListQuery>) -> AppResult<HttpResponse> {
     who.0.require(Role::Agent)?;
     let q = query.into_inner();
@@ -238,13 +312,29 @@ pub async fn list_tickets(ctx: Ctx, who: Authed, query: web::Query<ListQuery>) -
         .iter()
         .map(|t| {
             let mut v = TicketView::new(t, &tags);
-            v.sla = clocks.get(&t.id).cloned().unwrap_or_default();
+            // A ticket without clocks keeps `[]`.
+            if let Some(c) = clocks.get(&t.id) {
+                v.sla = c.clone();
+            }
             v
         })
         .collect();
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
 
+/// One ticket with its contact, messages, attachments, SLA clocks and audit trail.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets/{id}",
+    tag = "tickets",
+    responses(
+        (status = 200, description = "The ticket", body = TicketView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn get_ticket(ctx: Ctx, who: Authed, path: web::Path<i64>) -> AppResult<HttpResponse> {
     who.0.require(Role::Agent)?;
     let id = path.into_inner();
@@ -271,9 +361,9 @@ pub fn ticket_detail(conn: &mut crate::db::DbConnection, id: i64, now: DateTime<
     let atts = repo::attachments_of(conn, &mids)?;
     let events = repo::events_of(conn, id)?;
     let mut view = TicketView::new(&t, &tags);
-    view.sla = crate::sla::admin::clocks_json(conn, &[id], now)?
-        .remove(&id)
-        .unwrap_or_default();
+    if let Some(clocks) = crate::sla::admin::clocks_json(conn, &[id], now)?.remove(&id) {
+        view.sla = clocks;
+    }
     view.contact = Some(ContactView::new(&contact, &identities));
     view.messages = Some(messages.iter().map(|m| MessageView::new(m, &atts)).collect());
     view.events = Some(events.iter().map(EventView::new).collect());
@@ -289,11 +379,16 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-#[derive(Debug, Deserialize)]
+/// The fields to change; a missing field stays as it is, `null` clears assignee, team or category.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTicketReq {
+    /// Along the status machine (see docs/architecture.md).
+    #[schema(value_type = Option<Status>)]
     pub status: Option<String>,
+    #[schema(value_type = Option<Priority>)]
     pub priority: Option<String>,
+    #[schema(min_length = 1, max_length = 200)]
     pub subject: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     pub assignee: Option<Option<i64>>,
@@ -301,9 +396,25 @@ pub struct UpdateTicketReq {
     pub team: Option<Option<i64>>,
     #[serde(default, deserialize_with = "double_option")]
     pub category: Option<Option<i64>>,
+    /// Replaces the tags: up to 20 of 1 to 50 characters.
     pub tags: Option<Vec<String>>,
 }
 
+/// Changes a ticket; answers the whole ticket as `GET` does.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/tickets/{id}",
+    tag = "tickets",
+    responses(
+        (status = 200, description = "The ticket after the change", body = TicketView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn update_ticket(
     ctx: Ctx,
     who: Authed,
@@ -348,16 +459,45 @@ pub async fn update_ticket(
     Ok(HttpResponse::Ok().json(view))
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateMessageReq {
+    /// `reply` (sent to the citizen) or `note` (internal).
+    #[schema(pattern = "^(reply|note)$", example = "reply")]
     pub kind: String,
+    #[schema(min_length = 1, max_length = 100000, example = "Terima kasih, kami periksa.")]
     pub body: String,
     /// Instagram comment tickets: `comment` (public reply, the default) or `private_reply`.
     #[serde(default)]
     pub reply_via: Option<String>,
 }
 
+/// A message just added by an agent, with a notice when it cannot go out at once.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedMessage {
+    #[serde(flatten)]
+    pub message: MessageView,
+    /// E.g. the reply is held until the citizen writes again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
+}
+
+/// Adds an agent's reply (queued for delivery on the ticket's channel) or an internal note.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tickets/{id}/messages",
+    tag = "tickets",
+    params(IdempotencyKey),
+    responses(
+        (status = 201, description = "The message", body = CreatedMessage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    )
+)]
 pub async fn create_message(
     ctx: Ctx,
     req: HttpRequest,
@@ -378,11 +518,11 @@ pub async fn create_message(
     let user_id = who.0.user_id;
     idempotency::run(&ctx, &req, user_id, &b, move |ctx, conn| {
         let (_, m, notice) = service::add_agent_message(ctx, conn, user_id, id, kind, &text, reply_via.as_deref())?;
-        let mut view = serde_json::to_value(MessageView::new(&m, &[]))?;
-        if let Some(n) = notice {
-            view["notice"] = serde_json::Value::String(n);
-        }
-        Ok((StatusCode::CREATED, view))
+        let view = CreatedMessage {
+            message: MessageView::new(&m, &[]),
+            notice,
+        };
+        Ok((StatusCode::CREATED, serde_json::to_value(view)?))
     })
     .await
 }

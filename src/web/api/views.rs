@@ -10,13 +10,13 @@ use crate::clock::utc;
 use crate::contacts::{Contact, ContactIdentity};
 use crate::tickets::model::{AttachmentMeta, Message, Ticket, TicketEvent};
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct IdentityView {
     pub kind: String,
     pub value: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ContactView {
     pub id: i64,
     pub name: String,
@@ -45,7 +45,7 @@ impl ContactView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TicketView {
     pub id: i64,
     pub number: String,
@@ -72,8 +72,10 @@ pub struct TicketView {
     pub thread_key: Option<String>,
     /// Instagram/WhatsApp: whether a reply can go out now, and until when.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<ReplyWindow>)]
     pub reply_window: Option<Value>,
     /// SLA clocks (target, due time, remaining business time, paused, warned, breached).
+    #[schema(value_type = Vec<SlaClock>)]
     pub sla: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<MessageView>>,
@@ -112,7 +114,7 @@ impl TicketView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AttachmentView {
     pub id: i64,
     pub filename: String,
@@ -124,7 +126,7 @@ pub struct AttachmentView {
     pub source_url: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct MessageView {
     pub id: i64,
     pub direction: String,
@@ -140,6 +142,7 @@ pub struct MessageView {
     pub delivery_error: Option<String>,
     /// Channel details: reply_to, story, reactions, comment ids, reply route.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub metadata: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub edited_at: Option<DateTime<Utc>>,
@@ -183,7 +186,7 @@ impl MessageView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct EventView {
     pub id: i64,
     pub kind: String,
@@ -209,10 +212,57 @@ impl EventView {
     }
 }
 
-#[derive(Serialize)]
-pub struct Page<T: Serialize> {
+/// One page of a list, newest first; pass `next_cursor` as `cursor` for the next page (null: no more).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
+}
+
+/// A whole (short) list.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
+/// Whether a reply can go out now on Instagram or WhatsApp (`channels::meta::window`), as
+/// `TicketView::reply_window` carries it. Documentation only: the value is built as JSON.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ReplyWindow {
+    /// `standard`, `human_agent`, `closed`, or `comment` (an Instagram comment thread).
+    pub mode: String,
+    pub open: bool,
+    /// When the current mode ends (absent for comment threads).
+    #[schema(required = false)]
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// One SLA clock of a ticket, as `crate::sla::admin::clocks_json` builds it. Documentation only.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct SlaClock {
+    /// `first_response`, `next_response`, `periodic_update`, `resolution` or `stage:<name>`.
+    pub kind: String,
+    /// `running`, `paused`, `met` or `stopped`.
+    pub state: String,
+    /// As written in the policy, e.g. `4h`.
+    pub target: String,
+    pub target_secs: i64,
+    pub calendar: Option<String>,
+    pub business_time: bool,
+    pub due_at: Option<DateTime<Utc>>,
+    /// Business seconds left (negative once breached).
+    pub remaining_secs: i64,
+    pub paused: bool,
+    pub warned: bool,
+    pub warned_percent: i64,
+    pub breached: bool,
+    pub cycle: i64,
+    pub policy: String,
+    pub policy_version: i64,
+    pub started_at: DateTime<Utc>,
+    pub stopped_at: Option<DateTime<Utc>>,
 }
 
 pub fn group_tags(rows: Vec<(i64, String)>) -> HashMap<i64, Vec<String>> {
