@@ -22,7 +22,19 @@ end), no ticket waited while an available agent had room; then the cap is raised
 routed too, and every ticket of the team was assigned exactly once — one `assignee_changed` event,
 by the system, naming the ticket's current assignee, one of the team's agents.
 
-Usage: bench/nodes.py [--seconds 30] [--nodes 3] [--threads 2]
+SLA: a policy for that team with a first-response target of 4 s and a resolution target of 10 s
+(calendar time, warnings at 50 % and 80 %), and a supervisor in the team, so clocks warn and
+breach on every node's timer during the load; afterwards each firing (a row of `sla_firings`) came
+as exactly one `sla.warning`/`sla.breached` webhook delivery and one ticket event, each in-app
+notification exists once per user and firing, and every breach mail reached the SMTP sink.
+
+With `--kill`, one node is SIGKILLed a third of the way into the load and started again two
+seconds later (job leases are 10 s so its claimed jobs are taken over during the run): every
+acknowledged write must still be stored once and every job done. Only an outside call that the
+killed worker made but could not mark done may arrive twice — at most `jobs.concurrency` of them,
+each with the same delivery id or message, and exactly twice.
+
+Usage: bench/nodes.py [--seconds 30] [--nodes 3] [--threads 2] [--kill]
 Needs a built `target/debug/tanggap` (or --bin) and PostgreSQL at --pg (default
 postgres://postgres@127.0.0.1:5432; the database tanggap_nodes is created and dropped).
 """
@@ -106,12 +118,19 @@ class Routing:
                     f"AND status IN {UNRESOLVED} ORDER BY id LIMIT 2"
                 )
                 for (tid,) in rows:
-                    k += 1
-                    try:
-                        self.call(ports[k % len(ports)], "PATCH", f"/api/v1/tickets/{tid}", {"status": "resolved"})
-                        self.resolved += 1
-                    except (OSError, RuntimeError) as e:
-                        self.problems.append(f"routing: resolving ticket {tid}: {e}")
+                    # A node that is down (--kill) refuses the connection: the next one is asked.
+                    for attempt in range(len(ports)):
+                        k += 1
+                        try:
+                            self.call(ports[k % len(ports)], "PATCH", f"/api/v1/tickets/{tid}", {"status": "resolved"})
+                            self.resolved += 1
+                            break
+                        except OSError as e:
+                            if attempt == len(ports) - 1:
+                                self.problems.append(f"routing: resolving ticket {tid}: {e}")
+                        except RuntimeError as e:
+                            self.problems.append(f"routing: resolving ticket {tid}: {e}")
+                            break
                 time.sleep(0.1)
 
         self.thread = threading.Thread(target=resolve, daemon=True)
@@ -153,22 +172,128 @@ class Routing:
         return problems, len(tickets)
 
 
+class Sla:
+    """A policy with short calendar-time targets for the routed team, and a supervisor of the team
+    who receives the breach e-mails."""
+
+    WARN = (50, 80)
+
+    def __init__(self, routing, port, run_id):
+        self.db = routing.db
+        routing.call(
+            port,
+            "POST",
+            "/api/v1/sla/policies",
+            {
+                "name": f"Nodes {run_id}",
+                "conditions": {"team_id": [routing.team]},
+                "targets": {"first_response": {"target": "4s"}, "resolution": {"target": "10s"}},
+                "warn_at": list(self.WARN),
+            },
+            201,
+        )
+        self.db.execute(
+            "INSERT INTO users (email, name, role, team_id, active, created_at) VALUES "
+            f"('supervisor-{run_id}@routing.example', 'Supervisor', 'supervisor', {routing.team}, TRUE, "
+            "CURRENT_TIMESTAMP AT TIME ZONE 'UTC')"
+        )
+        self.team = routing.team
+
+    def wait_for_clocks(self, timeout=60):
+        """Until no clock of the team has a warning or breach still to come."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            left = self.db.scalar(
+                "SELECT COUNT(*) FROM sla_clocks c JOIN tickets t ON t.id = c.ticket_id "
+                f"WHERE t.team_id = {self.team} AND c.next_fire_at IS NOT NULL"
+            )
+            if left == 0:
+                return True
+            time.sleep(0.5)
+        return False
+
+    def check(self, receiver, servers):
+        problems = []
+        firings = self.db.query(
+            "SELECT CAST(c.ticket_id AS TEXT), c.kind, CAST(f.cycle AS TEXT), f.kind, f.worker, "
+            "CAST(EXTRACT(EPOCH FROM (f.fired_at - f.due_at)) * 1000 AS BIGINT) "
+            "FROM sla_firings f JOIN sla_clocks c ON c.id = f.clock_id JOIN tickets t ON t.id = c.ticket_id "
+            f"WHERE t.team_id = {self.team}"
+        )
+        if not firings:
+            problems.append("sla: no clock fired during the run, so nothing was checked")
+        expected = {}
+        by_pid = {}
+        late = []
+        for tid, clock, cycle, kind, worker, late_ms in firings:
+            at = "breach" if kind == "breach" else kind.removeprefix("warning:")
+            expected[(tid, clock, cycle, at)] = 0
+            pid = int(worker.split(":")[1])
+            by_pid[pid] = by_pid.get(pid, 0) + 1
+            late.append(int(late_ms))
+        for key in receiver.sla_deliveries():
+            if key not in expected:
+                problems.append(f"sla: webhook for {key}, which never fired")
+            else:
+                expected[key] += 1
+        problems += [f"sla: firing {k} announced by {n} deliveries, not 1" for k, n in expected.items() if n != 1]
+        events = dict(
+            self.db.query(
+                "SELECT CAST(e.ticket_id AS TEXT), COUNT(*) FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id "
+                f"WHERE t.team_id = {self.team} AND e.kind IN ('sla_warning', 'sla_breached') GROUP BY e.ticket_id"
+            )
+        )
+        per_ticket = {}
+        for tid, *_ in firings:
+            per_ticket[tid] = per_ticket.get(tid, 0) + 1
+        problems += [
+            f"sla: ticket {tid} has {events.get(tid, 0)} warning/breach events for {n} firings"
+            for tid, n in per_ticket.items()
+            if int(events.get(tid, 0)) != n
+        ]
+        problems += [f"sla: ticket {tid} has SLA events but no firing" for tid in events if tid not in per_ticket]
+        twice = self.db.query(
+            "SELECT user_id, firing_id, COUNT(*) FROM sla_notifications GROUP BY user_id, firing_id HAVING COUNT(*) > 1"
+        )
+        problems += [f"sla: user {u} notified {n} times of firing {f}" for u, f, n in twice]
+        notes = self.db.scalar("SELECT COUNT(*) FROM sla_notifications")
+        breaches = sum(1 for f in firings if f[3] == "breach")
+        with receiver.lock:
+            mails = len(receiver.mails)
+        if breaches and not mails:
+            problems.append(f"sla: {breaches} breaches but no mail reached the SMTP sink")
+        late.sort()
+        pct = (lambda q: late[min(len(late) - 1, int(q * len(late)))]) if late else (lambda q: 0)
+        nodes = {s.port: sum(by_pid.get(pid, 0) for pid in s.pids) for s in servers}
+        print(
+            f"sla: {len(firings)} firings ({breaches} breaches) on {len(per_ticket)} tickets, fired per node "
+            + ", ".join(f":{p} {n}" for p, n in nodes.items())
+            + f"; {notes} in-app notifications, {mails} mails; lateness p50 {pct(0.5)} ms, p99 {pct(0.99)} ms, "
+            f"max {late[-1] if late else 0} ms: {'ok' if not problems else 'FAILED'}"
+        )
+        return problems
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seconds", type=float, default=30)
     p.add_argument("--nodes", type=int, default=3)
     p.add_argument("--threads", type=int, default=2, help="load threads per kind of request")
+    p.add_argument("--kill", action="store_true", help="SIGKILL one node a third of the way in and restart it")
     h.common_args(p, 18290, "first node's port; the receiver uses the one below")
     args = p.parse_args()
 
-    work, receiver, db, env, token = h.setup_with_receiver("nodes", "postgres", args)
+    lease = {"TANGGAP__JOBS__LEASE_SECS": "10"} if args.kill else {}
+    work, receiver, db, env, token = h.setup_with_receiver("nodes", "postgres", args, sla=True, extra_env=lease)
     run_id = h.new_run_id()
     ports = [args.port + n for n in range(args.nodes)]
     servers = [h.Server(args.bin, env, port, os.path.join(work, f"node-{port}.log")) for port in ports]
     for s in servers:
         s.start()
+        s.pids = [s.proc.pid]
 
     routing = Routing(db, ports[0], token, run_id)
+    sla = Sla(routing, ports[1 % len(ports)], run_id)
     tickets = h.Tickets(run_id, team=routing.team)
     instagram = h.Instagram(run_id, base_ms=int(time.time() * 1000))
     replies = h.Replies(run_id, h.instagram_tickets(db, 1.0))
@@ -190,16 +315,28 @@ def main():
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
+    started = time.time()
     time.sleep(min(3.0, args.seconds / 4))
     routing.make_available(ports[1 % len(ports)], routing.agents[-1])
     reply_load = h.Load([replies], lambda: ports, token, threads=args.threads)
     reply_load.start()
-    time.sleep(max(0.0, args.seconds - min(3.0, args.seconds / 4)))
+    killed = None
+    if args.kill and len(servers) > 1:
+        time.sleep(max(0.0, started + args.seconds / 3 - time.time()))
+        killed = servers[-1]
+        h.log(f"SIGKILL node :{killed.port} (pid {killed.proc.pid})")
+        killed.kill()
+        time.sleep(2)
+        killed.start()
+        killed.pids.append(killed.proc.pid)
+        h.log(f"node :{killed.port} back as pid {killed.proc.pid}")
+    time.sleep(max(0.0, started + args.seconds - time.time()))
     load.stop()
     reply_load.stop()
     routing.stop()
     unknown = load.settle(ports[0]) + reply_load.settle(ports[0])
-    kinds = ("meta_event", "deliver_message", "webhook", "route_ticket", "route_team")
+    clocks_done = sla.wait_for_clocks()
+    kinds = ("meta_event", "deliver_message", "webhook", "route_ticket", "route_team", "sla_email")
     drained = h.wait_for_jobs(db, kinds)
     sampling.set()
     sampler.join()
@@ -215,6 +352,8 @@ def main():
         problems.append(f"load: {unknown} requests never got an answer")
     if not drained:
         problems.append("jobs: still queued after 180 s")
+    if not clocks_done:
+        problems.append("sla: clocks still had warnings or breaches to fire 60 s after the load")
     kinds_sql = ", ".join(f"'{k}'" for k in kinds)
     left = db.query(f"SELECT kind, COUNT(*) FROM jobs WHERE kind IN ({kinds_sql}) GROUP BY kind")
     problems += [f"jobs: {n} {kind} jobs left (pending or dead)" for kind, n in left]
@@ -222,7 +361,7 @@ def main():
     per_node = {p: load.per_port.get(p, 0) + reply_load.per_port.get(p, 0) for p in ports}
     print(f"\n== {args.nodes} nodes on one PostgreSQL, {args.seconds:.0f} s of load")
     print("acknowledged per node: " + ", ".join(f":{p} {n}" for p, n in per_node.items()))
-    by_node = {s.port: leases.get(s.proc.pid, 0) for s in servers}
+    by_node = {s.port: sum(leases.get(pid, 0) for pid in s.pids) for s in servers}
     print("leased jobs seen per node (samples): " + ", ".join(f":{p} {n}" for p, n in by_node.items()))
     problems += [f"workers: node :{p} was never seen running a job" for p, n in by_node.items() if n == 0]
     print(f"{'what':<10} {'acked':>7} {'4xx':>5} {'in store':>9}  checks")
@@ -235,7 +374,16 @@ def main():
     print(f"{'replies':<10} {len(replies.acked):>7} {len(replies.errors_4xx):>5} {sent:>9}  {'ok' if not found else 'FAILED'}")
     found, n = receiver.check(db)
     problems += found
-    print(f"webhook deliveries received: {n}, each once: {'ok' if not found else 'FAILED'}")
+    allowed = 4 if killed else 0  # jobs.concurrency: the killed worker's calls in flight
+    twice, repeats = h.judge_repeats(receiver, allowed)
+    problems += twice
+    print(f"webhook deliveries received: {n}, every ticket and message announced once: {'ok' if not found else 'FAILED'}")
+    print(
+        f"outside calls that arrived twice: {len(repeats)} (allowed {allowed}"
+        + (f", node :{killed.port} was killed" if killed else "")
+        + f"){': ' + ', '.join(f'{w} {k}' for w, k, _ in repeats) if repeats else ''}: {'ok' if not twice else 'FAILED'}"
+    )
+    problems += sla.check(receiver, servers)
     once, team_tickets = routing.check_once()
     problems += capped + once
     print(

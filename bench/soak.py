@@ -114,7 +114,7 @@ def main():
         problems.append("memory: too few RSS samples; run longer or sample more often")
     for c in (tickets, instagram, email, cti):
         problems += c.check(db)[0]
-    problems += replies.check(db, receiver)[0] + receiver.check(db)[0] + h.common_checks(db)
+    problems += replies.check(db, receiver)[0] + receiver.check(db)[0] + h.judge_repeats(receiver)[0] + h.common_checks(db)
     h.finish(db, work, problems, "soak", "soak passed: no errors, memory flat, everything acknowledged stored once")
 
 

@@ -1,6 +1,7 @@
 //! E-mail to supervisors at an escalation: a `sla_email` job in the outbox (written with the
 //! firing), sent over the configured SMTP server like the rest of our mail. A retry after a send
-//! whose acknowledgement was lost can send the notice twice; it never sends none.
+//! whose acknowledgement was lost can send the notice twice; it never sends none, and both copies
+//! carry the same Message-ID (one per firing and recipient), so mail systems can drop the second.
 
 use chrono::{DateTime, Utc};
 use lettre::message::header::ContentType;
@@ -15,8 +16,21 @@ use crate::jobs::{JobFailure, KIND_SLA_EMAIL, repo as jobs_repo};
 #[derive(Debug, Deserialize, Serialize)]
 struct Notice {
     to: String,
+    /// Without angle brackets. Absent in jobs queued before it existed (lettre then makes one).
+    #[serde(default)]
+    message_id: Option<String>,
     subject: String,
     body: String,
+}
+
+/// The Message-ID of the notice of `firing_id` to user `user_id` about ticket `number`: the same
+/// on every attempt, and one of ours (`tiket-…@<email domain>`), so an auto-reply to it is seen as
+/// a loop.
+pub fn message_id(ctx: &AppContext, number: &str, firing_id: i64, user_id: i64) -> String {
+    format!(
+        "tiket-{number}.sla-{firing_id}.u{user_id}@{}",
+        ctx.settings.email.domain()
+    )
 }
 
 /// Queues one notice (in the caller's transaction).
@@ -24,12 +38,14 @@ pub fn enqueue(
     ctx: &AppContext,
     conn: &mut DbConnection,
     to: &str,
+    message_id: &str,
     subject: &str,
     body: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let payload = serde_json::to_string(&Notice {
         to: to.into(),
+        message_id: Some(message_id.into()),
         subject: subject.into(),
         body: body.into(),
     })
@@ -62,6 +78,7 @@ pub async fn deliver(ctx: &AppContext, payload: &str) -> Result<(), JobFailure> 
     let mail = lettre::Message::builder()
         .from(from)
         .to(to)
+        .message_id(n.message_id.map(|id| format!("<{id}>")))
         .subject(n.subject)
         .date_now()
         .header(ContentType::TEXT_PLAIN)

@@ -161,7 +161,9 @@ fn fire(
                     for (uid, email) in repo::team_supervisors(conn, team)? {
                         notified.push(uid);
                         let subject = format!("[SLA] {body}");
-                        super::mail::enqueue(ctx, conn, &email, &subject, &mail_body(&t, &detail, ctx), now)?;
+                        let message_id = super::mail::message_id(ctx, &t.number, firing_id, uid);
+                        let text = mail_body(&t, &detail, ctx);
+                        super::mail::enqueue(ctx, conn, &email, &message_id, &subject, &text, now)?;
                     }
                 }
             }

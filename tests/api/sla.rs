@@ -563,6 +563,12 @@ mod supervisor_mail {
             assert_eq!(mails[0].rcpt_to, vec!["spv-dk@pemkot.example".to_string()]);
             assert!(mails[0].subject().contains("melewati SLA"), "{}", mails[0].subject());
             assert!(mails[0].text().contains("resolution"), "{}", mails[0].text());
+            // One Message-ID per firing and recipient, ours (so an auto-reply is seen as a loop)
+            // and the same on a retry, so the receiving side can drop a second copy.
+            let number = created["number"].as_str().unwrap();
+            let mid = mails[0].header("Message-ID").expect("a Message-ID");
+            assert!(mid.starts_with(&format!("<tiket-{number}.sla-")), "{mid}");
+            assert!(tanggap::email::address::is_our_id(mid.trim_matches(['<', '>']), "pemkot.example"), "{mid}");
             assert_eq!(scan(&app).await, 0);
             app.run_jobs().await;
             assert_eq!(sink.mails().len(), 1);
