@@ -27,7 +27,6 @@ postgres://postgres@127.0.0.1:5432; the database tanggap_crash is created and dr
 import argparse
 import os
 import random
-import shutil
 import sys
 import time
 
@@ -88,11 +87,7 @@ def run(backend, args):
     problems += common
     integrity = " (PRAGMA integrity_check ok)" if backend == "sqlite" and not common else ""
     print(f"store-wide checks: {'ok' if not common else 'FAILED'}{integrity}")
-    if problems:
-        print(f"database and server logs kept: {db.url}, {work}")
-    else:
-        db.drop()
-        shutil.rmtree(work)
+    h.keep_or_remove(db, work, problems)
     return problems
 
 

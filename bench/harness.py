@@ -565,14 +565,18 @@ def default_binary():
     return os.path.join(ROOT, "target", "debug", "tanggap")
 
 
-def finish(db, work, problems, title, success):
-    """Keeps the database and logs of a failed run for inspection, removes them otherwise, then
-    exits 1 with the violations or prints `success`."""
+def keep_or_remove(db, work, problems):
+    """Keeps the database and logs of a failed run for inspection, removes them otherwise."""
     if problems:
         print(f"database and logs kept: {db.url}, {work}")
     else:
         db.drop()
         shutil.rmtree(work)
+
+
+def finish(db, work, problems, title, success):
+    """`keep_or_remove`, then exits 1 with the violations or prints `success`."""
+    keep_or_remove(db, work, problems)
     fail_if(problems, title)
     print(success)
 

@@ -24,7 +24,6 @@ postgres://postgres@127.0.0.1:5432; the database tanggap_schemathesis is created
 import argparse
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -102,11 +101,7 @@ def run(backend, args, exe):
         f"{cases.group(0) if cases else 'no summary'} in {elapsed:.0f}s"
         f" (seed {seed.group(1) if seed else '?'})"
     )
-    if problems:
-        print(f"database and logs kept: {db.url}, {work}")
-    else:
-        db.drop()
-        shutil.rmtree(work)
+    h.keep_or_remove(db, work, problems)
     return problems
 
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::Sha256;
 
-use super::{JobFailure, KIND_WEBHOOK, repo};
+use super::{JobFailure, KIND_WEBHOOK};
 use crate::config::Settings;
 use crate::db::DbConnection;
 
@@ -54,15 +54,7 @@ pub fn emit(
             event: event.into(),
             body,
         };
-        let payload = serde_json::to_string(&job).expect("webhook job serialises");
-        repo::enqueue(
-            conn,
-            KIND_WEBHOOK,
-            &payload,
-            now.naive_utc(),
-            settings.jobs.max_attempts as i32,
-            now.naive_utc(),
-        )?;
+        super::enqueue(conn, settings, KIND_WEBHOOK, &job, now)?;
     }
     Ok(receivers.len())
 }

@@ -224,15 +224,9 @@ struct RouteTeamJob {
     team_id: i64,
 }
 
-fn enqueue(ctx: &AppContext, conn: &mut DbConnection, kind: &str, payload: String, at: DateTime<Utc>) -> AppResult<()> {
-    let now = at.naive_utc();
-    crate::jobs::repo::enqueue(conn, kind, &payload, now, ctx.settings.jobs.max_attempts as i32, now)?;
-    Ok(())
-}
-
 fn enqueue_team(ctx: &AppContext, conn: &mut DbConnection, team_id: i64, at: DateTime<Utc>) -> AppResult<()> {
-    let payload = json!(RouteTeamJob { team_id }).to_string();
-    enqueue(ctx, conn, KIND_ROUTE_TEAM, payload, at)
+    crate::jobs::enqueue(conn, &ctx.settings, KIND_ROUTE_TEAM, &RouteTeamJob { team_id }, at)?;
+    Ok(())
 }
 
 fn auto_assigns(conn: &mut DbConnection, team: i64) -> AppResult<bool> {
@@ -247,8 +241,13 @@ pub fn on_unassigned(ctx: &AppContext, conn: &mut DbConnection, t: &Ticket, at: 
     }
     let Some(team) = t.team_id else { return Ok(()) };
     if auto_assigns(conn, team)? {
-        let payload = json!(RouteTicketJob { ticket_id: t.id }).to_string();
-        enqueue(ctx, conn, KIND_ROUTE_TICKET, payload, at)?;
+        crate::jobs::enqueue(
+            conn,
+            &ctx.settings,
+            KIND_ROUTE_TICKET,
+            &RouteTicketJob { ticket_id: t.id },
+            at,
+        )?;
     }
     Ok(())
 }
@@ -313,7 +312,8 @@ pub struct TeamPatch {
     pub name: Option<String>,
     pub description: Option<String>,
     pub auto_assign: Option<bool>,
-    pub max_open_per_agent: Option<i32>,
+    /// 1 to [`MAX_OPEN_LIMIT`].
+    pub max_open_per_agent: Option<i64>,
 }
 
 /// Applies `patch`; turning `auto_assign` on or raising the cap routes the team's queue.
@@ -327,12 +327,11 @@ pub fn update_team(ctx: &AppContext, conn: &mut DbConnection, id: i64, patch: &T
         team.description = description.clone();
     }
     team.auto_assign = patch.auto_assign.unwrap_or(team.auto_assign);
-    team.max_open_per_agent = patch.max_open_per_agent.unwrap_or(team.max_open_per_agent);
-    if !(1..=MAX_OPEN_LIMIT).contains(&team.max_open_per_agent) {
-        return Err(AppError::field(
-            "max_open_per_agent",
-            format!("must be between 1 and {MAX_OPEN_LIMIT}"),
-        ));
+    if let Some(n) = patch.max_open_per_agent {
+        team.max_open_per_agent = i32::try_from(n)
+            .ok()
+            .filter(|n| (1..=MAX_OPEN_LIMIT).contains(n))
+            .ok_or_else(|| AppError::field("max_open_per_agent", format!("must be between 1 and {MAX_OPEN_LIMIT}")))?;
     }
     let settings = repo::TeamSettings {
         auto_assign: team.auto_assign,

@@ -11,7 +11,7 @@ use crate::context::AppContext;
 use crate::db::DbConnection;
 use crate::email::smtp::SmtpTarget;
 use crate::error::AppResult;
-use crate::jobs::{JobFailure, KIND_SLA_EMAIL, repo as jobs_repo};
+use crate::jobs::{JobFailure, KIND_SLA_EMAIL};
 
 #[derive(Debug, Deserialize, Serialize)]
 struct Notice {
@@ -43,21 +43,13 @@ pub fn enqueue(
     body: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let payload = serde_json::to_string(&Notice {
+    let notice = Notice {
         to: to.into(),
         message_id: Some(message_id.into()),
         subject: subject.into(),
         body: body.into(),
-    })
-    .map_err(|e| crate::error::AppError::internal(e.to_string()))?;
-    jobs_repo::enqueue(
-        conn,
-        KIND_SLA_EMAIL,
-        &payload,
-        now.naive_utc(),
-        ctx.settings.jobs.max_attempts as i32,
-        now.naive_utc(),
-    )?;
+    };
+    crate::jobs::enqueue(conn, &ctx.settings, KIND_SLA_EMAIL, &notice, now)?;
     Ok(())
 }
 

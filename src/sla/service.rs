@@ -93,7 +93,7 @@ fn new_clock(
     spec: &PolicySpec,
     target: &ClockTarget,
     at: DateTime<Utc>,
-) -> AppResult<()> {
+) -> AppResult<ClockRow> {
     let calendar_id = calendar_id_of(conn, target)?;
     let basis = cals.basis(conn, calendar_id)?;
     let target_secs = target_secs(basis, target, at);
@@ -149,7 +149,7 @@ fn new_clock(
             stopped_at: None,
         },
     )?;
-    Ok(())
+    Ok(c)
 }
 
 fn calendar_id_of(conn: &mut DbConnection, target: &ClockTarget) -> AppResult<Option<i64>> {
@@ -390,11 +390,7 @@ fn start_auto_close(
             let Some(row) = applied_row(conn, tp)? else {
                 return Ok(());
             };
-            new_clock(conn, cals, t, &row, spec, &target, at)?;
-            let c = repo::clocks_of(conn, &[t.id])?
-                .into_iter()
-                .find(|c| c.kind == policy::AUTO_CLOSE)
-                .ok_or_else(|| AppError::internal("auto-close clock not stored"))?;
+            let c = new_clock(conn, cals, t, &row, spec, &target, at)?;
             (c.remaining_secs, c.due_at)
         }
     };

@@ -24,14 +24,12 @@ pub fn enqueue(
     message_id: i64,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), AppError> {
-    let payload = serde_json::to_string(&DeliverMessage { message_id })?;
-    crate::jobs::repo::enqueue(
+    crate::jobs::enqueue(
         conn,
+        &ctx.settings,
         crate::jobs::KIND_DELIVER_MESSAGE,
-        &payload,
-        at.naive_utc(),
-        ctx.settings.jobs.max_attempts as i32,
-        at.naive_utc(),
+        &DeliverMessage { message_id },
+        at,
     )?;
     Ok(())
 }

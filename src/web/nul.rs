@@ -54,7 +54,7 @@ pub async fn reject_nul(
     mut req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if urlencoded_has_nul(req.uri().to_string().as_bytes()) {
+    if urlencoded_has_nul(req.path().as_bytes()) || urlencoded_has_nul(req.query_string().as_bytes()) {
         return Err(nul_error("URL"));
     }
     let ct = req

@@ -50,15 +50,8 @@ pub fn enqueue_processing(
     id: i64,
     now: NaiveDateTime,
 ) -> Result<(), crate::error::AppError> {
-    let job = serde_json::to_string(&ProcessEvent { event_id: id })?;
-    crate::jobs::repo::enqueue(
-        conn,
-        crate::jobs::KIND_META_EVENT,
-        &job,
-        now,
-        settings.jobs.max_attempts as i32,
-        now,
-    )?;
+    let job = ProcessEvent { event_id: id };
+    crate::jobs::enqueue(conn, settings, crate::jobs::KIND_META_EVENT, &job, now.and_utc())?;
     Ok(())
 }
 

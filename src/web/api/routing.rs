@@ -10,7 +10,7 @@ use super::required_text;
 use crate::auth::Role;
 use crate::clock::utc;
 use crate::error::{AppError, AppResult};
-use crate::routing::{self, MAX_OPEN_LIMIT, TeamPatch};
+use crate::routing::{self, TeamPatch};
 use crate::web::Ctx;
 use crate::web::auth::Authed;
 
@@ -52,21 +52,11 @@ pub async fn update_team(
     who.0.require(Role::Admin)?;
     let id = path.into_inner();
     let b = body.into_inner();
-    let max_open_per_agent = match b.max_open_per_agent {
-        Some(n) if (1..=i64::from(MAX_OPEN_LIMIT)).contains(&n) => Some(n as i32),
-        Some(_) => {
-            return Err(AppError::field(
-                "max_open_per_agent",
-                format!("must be between 1 and {MAX_OPEN_LIMIT}"),
-            ));
-        }
-        None => None,
-    };
     let patch = TeamPatch {
         name: b.name.as_deref().map(|n| required_text("name", n, 100)).transpose()?,
         description: b.description.map(|d| d.trim().to_string()),
         auto_assign: b.auto_assign,
-        max_open_per_agent,
+        max_open_per_agent: b.max_open_per_agent,
     };
     let ctx2 = ctx.get_ref().clone();
     let team = ctx
