@@ -58,6 +58,7 @@ impl fmt::Debug for Secret {
 pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
+    pub auth: AuthSettings,
     pub tickets: TicketSettings,
     pub public: PublicSettings,
     pub jobs: JobSettings,
@@ -171,9 +172,20 @@ pub struct DatabaseSettings {
     /// May carry a password, so it is a secret; see [`crate::db::DbUrl`] for a loggable form.
     pub url: Secret,
     pub pool_size: u32,
+    /// PostgreSQL group-commit writer threads; at most `pool_size` of them run (each holds a
+    /// pooled connection while it commits).
+    pub writers: u32,
     pub migrate_on_start: bool,
     pub busy_timeout_ms: u32,
     pub connection_timeout_ms: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Seconds a verified token is trusted without asking the database (see
+    /// [`crate::auth::cache`]); 0 asks every time.
+    pub token_cache_secs: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -315,6 +327,15 @@ impl Settings {
         }
         if self.database.pool_size == 0 {
             return Err(bad("database.pool_size", "must be at least 1"));
+        }
+        if self.database.writers == 0 {
+            return Err(bad("database.writers", "must be at least 1"));
+        }
+        if self.auth.token_cache_secs > 300 {
+            return Err(bad(
+                "auth.token_cache_secs",
+                "must be at most 300 (a token revoked on one node stays usable on others this long)",
+            ));
         }
         if self.jobs.max_attempts == 0 {
             return Err(bad("jobs.max_attempts", "must be at least 1"));

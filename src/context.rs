@@ -7,8 +7,8 @@ use tokio::sync::Notify;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::db::Db;
-use crate::db::batch::{BatchWriter, WriteOp};
-use crate::db::{Backend, DbConnection};
+use crate::db::DbConnection;
+use crate::db::batch::{BatchWriter, RunMode, WriteOp};
 use crate::error::{AppError, AppResult};
 use crate::tickets::numbering::NumberAllocator;
 use crate::web::ratelimit::RateLimiter;
@@ -25,10 +25,12 @@ pub struct AppContext {
     pub sla_wake: Arc<Notify>,
     pub http: reqwest::Client,
     pub rate_limiter: Arc<RateLimiter>,
+    /// Verified API tokens and sessions, for `auth.token_cache_secs`.
+    pub tokens: Arc<crate::auth::cache::TokenCache>,
     /// Live caller-log changes for agent consoles (phone channel).
     pub call_feed: crate::phone::feed::CallFeed,
-    /// SQLite only: the group-commit writer behind [`AppContext::write`].
-    writer: Option<BatchWriter>,
+    /// The group-commit writers behind [`AppContext::write`] (see [`crate::db::batch`]).
+    writer: BatchWriter,
 }
 
 impl AppContext {
@@ -41,20 +43,23 @@ impl AppContext {
             .timeout(std::time::Duration::from_secs(settings.jobs.http_timeout_secs))
             .user_agent(concat!("tanggap/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        let writer = match db.backend() {
-            Backend::Sqlite => Some(BatchWriter::start(db.write_pool().clone())?),
-            Backend::Postgres => None,
-        };
+        let writers = settings.database.writers.min(settings.database.pool_size) as usize;
+        let writer = BatchWriter::start(db.write_pool().clone(), db.backend(), writers)?;
+        let numbers = Arc::new(NumberAllocator::new(db.side_pool().cloned()));
+        let tokens = Arc::new(crate::auth::cache::TokenCache::new(std::time::Duration::from_secs(
+            settings.auth.token_cache_secs,
+        )));
         Ok(AppContext {
             writer,
             settings: Arc::new(settings),
             db,
             clock,
-            numbers: Arc::new(NumberAllocator::default()),
+            numbers,
             jobs_ready: Arc::new(Notify::new()),
             sla_wake: Arc::new(Notify::new()),
             http,
             rate_limiter: Arc::new(RateLimiter::default()),
+            tokens,
             call_feed: Default::default(),
         })
     }
@@ -93,28 +98,19 @@ impl AppContext {
         T: Send + 'static,
         F: Fn(&mut DbConnection) -> AppResult<T> + Send + 'static,
     {
-        let out = match &self.writer {
-            Some(writer) => {
-                let (reply, answer) = tokio::sync::oneshot::channel();
-                let op = Box::new(QueuedWrite {
-                    f,
-                    numbers: self.numbers.clone(),
-                    result: None,
-                    reply,
-                });
-                if writer.submit(op).is_err() {
-                    return Err(AppError::Unavailable("the database writer has stopped".into()));
-                }
-                answer
-                    .await
-                    .map_err(|_| AppError::internal("the database writer dropped a write"))??
-            }
-            None => {
-                let ctx = self.clone();
-                crate::db::blocking(move || ctx.write_blocking(f)).await?
-            }
-        };
-        Ok(out)
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let op = Box::new(QueuedWrite {
+            f,
+            numbers: self.numbers.clone(),
+            result: None,
+            reply,
+        });
+        if self.writer.submit(op).is_err() {
+            return Err(AppError::Unavailable("the database writer has stopped".into()));
+        }
+        answer
+            .await
+            .map_err(|_| AppError::internal("the database writer dropped a write"))?
     }
 
     /// The blocking form of [`AppContext::write`].
@@ -146,8 +142,8 @@ fn retry_on_conflict<T>(numbers: &NumberAllocator, mut attempt: impl FnMut() -> 
     Err(last.unwrap_or_else(|| AppError::internal("write retries exhausted")))
 }
 
-/// A write queued for the group-commit writer: runs in its own savepoint with the same
-/// retry-on-conflict rule as [`AppContext::write_blocking`]; answered after the commit.
+/// A write queued for the group-commit writers, with the same retry-on-conflict rule as
+/// [`AppContext::write_blocking`] wherever its outcome is final; answered after the commit.
 struct QueuedWrite<T, F> {
     f: F,
     numbers: Arc<NumberAllocator>,
@@ -160,11 +156,27 @@ where
     T: Send + 'static,
     F: Fn(&mut DbConnection) -> AppResult<T> + Send + 'static,
 {
-    fn run(&mut self, conn: &mut DbConnection) {
+    fn run(&mut self, conn: &mut DbConnection, mode: RunMode) -> bool {
         use diesel::Connection;
         let f = &self.f;
-        // A nested transaction is a savepoint: a failing write undoes only itself.
-        self.result = Some(retry_on_conflict(&self.numbers, || conn.transaction(|c| f(c))));
+        // Audit events go in with one INSERT at the end of the write, inside its transaction (in
+        // a shared batch this joins the batch's scope, flushed before the batch commits).
+        let with_events = |c: &mut DbConnection| {
+            let events = crate::tickets::events::Deferred::open();
+            let out = f(c)?;
+            events.flush(c)?;
+            Ok(out)
+        };
+        let result = match mode {
+            // A nested transaction is a savepoint: a failing write undoes only itself.
+            RunMode::Savepoint => retry_on_conflict(&self.numbers, || conn.transaction(with_events)),
+            // The batch rolls back if this fails, and runs it again alone.
+            RunMode::Shared => with_events(conn),
+            RunMode::Alone => retry_on_conflict(&self.numbers, || crate::db::write_tx(conn, with_events)),
+        };
+        let ok = result.is_ok();
+        self.result = Some(result);
+        ok
     }
 
     fn finish(self: Box<Self>, commit: Result<(), String>) {

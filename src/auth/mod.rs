@@ -1,6 +1,7 @@
 //! Users, roles, passwords and tokens. Passwords are argon2id hashes; API tokens and session
 //! tokens are random secrets of which only a SHA-256 is stored.
 
+pub mod cache;
 pub mod repo;
 
 use argon2::Argon2;

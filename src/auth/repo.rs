@@ -74,15 +74,20 @@ pub fn insert_token(
         .map(|_| ())
 }
 
-/// The active user owning a live (not revoked, not expired) token with this hash.
-pub fn user_by_token(conn: &mut DbConnection, token_hash: &str, now: NaiveDateTime) -> QueryResult<Option<User>> {
+/// The active user owning a live (not revoked, not expired) token with this hash, and the
+/// token's expiry.
+pub fn user_by_token(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<(User, Option<NaiveDateTime>)>> {
     at::table
         .inner_join(users::table)
         .filter(at::token_hash.eq(token_hash))
         .filter(at::revoked_at.is_null())
         .filter(at::expires_at.is_null().or(at::expires_at.gt(now)))
         .filter(users::active.eq(true))
-        .select(User::as_select())
+        .select((User::as_select(), at::expires_at))
         .first(conn)
         .optional()
 }

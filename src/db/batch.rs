@@ -1,26 +1,53 @@
-//! Group commit for SQLite. SQLite runs one writer at a time, so the cost that limits write
-//! throughput is per transaction (lock, WAL append, page writes) plus handing the single
-//! connection between request threads. A dedicated writer thread takes every write queued while
-//! the previous batch ran, runs each in its own savepoint inside one `BEGIN IMMEDIATE`
-//! transaction, commits once, and only then answers each caller. A failing write rolls back to
-//! its savepoint and fails alone; a failed commit fails the whole batch. Nothing is acknowledged
-//! before it is committed.
+//! Group commit: several requests' writes share one transaction, so the per-transaction cost
+//! (a WAL flush, `BEGIN`/`COMMIT` round trips, on SQLite handing the single writer connection
+//! between threads) is paid once per batch instead of once per write. Writer threads take every
+//! write queued while the previous batch ran, commit, and only then answer each caller: nothing
+//! is acknowledged before it is committed.
+//!
+//! * **SQLite** has one writer thread (SQLite runs one writer at a time). Each write runs in its
+//!   own savepoint inside one `BEGIN IMMEDIATE` transaction; savepoints are in-process and cheap,
+//!   so a failing write rolls back to its savepoint and fails alone.
+//! * **PostgreSQL** has `database.writers` writer threads, each committing its own batches on its
+//!   own connection. A savepoint would cost two more round trips per write there, so the writes
+//!   of a batch run straight in the batch's transaction. When one of them fails (a validation
+//!   error, a conflict, a deadlock with another batch), the transaction is rolled back, the
+//!   failing write runs again alone in its own transaction (with the usual retry on a unique
+//!   conflict) and is answered from that, and the others run again as a new batch. A write whose
+//!   transaction was rolled back leaves nothing behind, so running it again is what a client's
+//!   retry would do.
+//!
+//! A failed commit fails the whole batch (503 to each caller; nothing of it is stored).
 
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 
-use super::{DbConnection, DbPool};
+use super::{Backend, DbConnection, DbPool};
 
 /// Most writes committed together.
 const MAX_BATCH: usize = 128;
 
-/// One queued write. `run` executes it (in its own savepoint) and keeps the outcome; `finish`
-/// is called after the batch's commit with the commit's result and delivers the outcome.
+/// How a queued write is run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunMode {
+    /// In its own savepoint of the batch's transaction (SQLite).
+    Savepoint,
+    /// Straight in the batch's transaction; a failure makes the batch roll back (PostgreSQL).
+    Shared,
+    /// In its own transaction, committed before `run` returns (after a shared run failed, or
+    /// alone in its batch).
+    Alone,
+}
+
+/// One queued write. `run` executes it and keeps the outcome, telling whether it succeeded;
+/// `finish` is called once the outcome is final (after the batch's commit, or at once for a
+/// write run [`RunMode::Alone`]) and delivers it.
 pub trait WriteOp: Send {
-    fn run(&mut self, conn: &mut DbConnection);
+    fn run(&mut self, conn: &mut DbConnection, mode: RunMode) -> bool;
     fn finish(self: Box<Self>, commit: Result<(), String>);
 }
+
+type Queue = Arc<Mutex<mpsc::Receiver<Box<dyn WriteOp>>>>;
 
 #[derive(Clone)]
 pub struct BatchWriter {
@@ -28,66 +55,178 @@ pub struct BatchWriter {
 }
 
 impl BatchWriter {
-    /// Starts the writer thread over `pool` (the single-connection SQLite write pool).
-    pub fn start(pool: DbPool) -> std::io::Result<BatchWriter> {
+    /// Starts the writer threads over `pool`: one on SQLite (whose write pool has a single
+    /// connection), `writers` on PostgreSQL.
+    pub fn start(pool: DbPool, backend: Backend, writers: usize) -> std::io::Result<BatchWriter> {
         let (tx, rx) = mpsc::channel::<Box<dyn WriteOp>>();
-        std::thread::Builder::new()
-            .name("tanggap-writer".into())
-            .spawn(move || writer_loop(pool, rx))?;
+        let rx: Queue = Arc::new(Mutex::new(rx));
+        let writers = match backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => writers.max(1),
+        };
+        for n in 0..writers {
+            let (pool, rx) = (pool.clone(), rx.clone());
+            std::thread::Builder::new()
+                .name(format!("tanggap-writer-{n}"))
+                .spawn(move || writer_loop(pool, backend, rx))?;
+        }
         Ok(BatchWriter { queue: tx })
     }
 
-    /// Queues a write; `Err` gives the op back when the writer has stopped.
+    /// Queues a write; `Err` gives the op back when the writers have stopped.
     pub fn submit(&self, op: Box<dyn WriteOp>) -> Result<(), Box<dyn WriteOp>> {
         self.queue.send(op).map_err(|e| e.0)
     }
 }
 
-fn writer_loop(pool: DbPool, rx: mpsc::Receiver<Box<dyn WriteOp>>) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(op) => batch.push(op),
-                Err(_) => break,
-            }
+/// The next batch: waits for one write, then takes whatever else is queued. `None` once every
+/// sender is gone.
+fn next_batch(rx: &Queue) -> Option<Vec<Box<dyn WriteOp>>> {
+    let rx = rx.lock().unwrap_or_else(|p| p.into_inner());
+    let mut batch = vec![rx.recv().ok()?];
+    while batch.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(op) => batch.push(op),
+            Err(_) => break,
         }
-        let commit = run_batch(&pool, &mut batch);
-        if let Err(e) = &commit {
-            log::error!("group commit of {} write(s) failed: {e}", batch.len());
-        }
-        for op in batch {
-            op.finish(commit.clone());
+    }
+    Some(batch)
+}
+
+fn writer_loop(pool: DbPool, backend: Backend, rx: Queue) {
+    while let Some(batch) = next_batch(&rx) {
+        match backend {
+            Backend::Sqlite => commit_with_savepoints(&pool, batch),
+            Backend::Postgres => commit_shared(&pool, batch),
         }
     }
     log::debug!("writer thread stopped");
 }
 
-fn run_batch(pool: &DbPool, batch: &mut [Box<dyn WriteOp>]) -> Result<(), String> {
-    let mut pooled = pool.get().map_err(|e| format!("database unavailable: {e}"))?;
-    let conn: &mut DbConnection = &mut pooled;
-    let DbConnection::Sqlite(c) = conn else {
-        return Err("group commit is only used with SQLite".into());
-    };
-    AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE").map_err(|e| e.to_string())?;
-    for op in batch.iter_mut() {
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op.run(conn)));
-        if outcome.is_err() {
-            // The connection's transaction state is unknown after a panic: fail the batch and
-            // let the pool replace the connection (see `Manager::has_broken`).
-            if let DbConnection::Sqlite(c) = conn {
-                let _ = AnsiTransactionManager::rollback_transaction(c);
-                AnsiTransactionManager::transaction_manager_status_mut(c).set_in_error();
+fn finish_all(batch: Vec<Box<dyn WriteOp>>, commit: Result<(), String>) {
+    if let Err(e) = &commit {
+        log::error!("group commit of {} write(s) failed: {e}", batch.len());
+    }
+    for op in batch {
+        op.finish(commit.clone());
+    }
+}
+
+/// Runs `op` on `conn`, turning a panic into `Err`.
+fn run_caught(op: &mut Box<dyn WriteOp>, conn: &mut DbConnection, mode: RunMode) -> Result<bool, ()> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op.run(conn, mode))).map_err(|_| ())
+}
+
+/// Rolls back the connection's transaction; `broken` also marks it so the pool replaces it (its
+/// transaction state is unknown after a panic; see `Manager::has_broken`).
+fn roll_back(conn: &mut DbConnection, broken: bool) {
+    crate::dispatch!(conn, c => {
+        let _ = AnsiTransactionManager::rollback_transaction(c);
+        if broken {
+            AnsiTransactionManager::transaction_manager_status_mut(c).set_in_error();
+        }
+    })
+}
+
+fn begin(conn: &mut DbConnection) -> Result<(), String> {
+    match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
+        DbConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c),
+    }
+    .map_err(|e| e.to_string())
+}
+
+fn commit(conn: &mut DbConnection) -> Result<(), String> {
+    let outcome = crate::dispatch!(conn, c => AnsiTransactionManager::commit_transaction(c));
+    outcome.map_err(|e| {
+        roll_back(conn, false);
+        format!("commit failed: {e}")
+    })
+}
+
+/// SQLite: every write in its own savepoint of one transaction.
+fn commit_with_savepoints(pool: &DbPool, mut batch: Vec<Box<dyn WriteOp>>) {
+    let outcome = (|| {
+        let mut conn = pool.get().map_err(|e| format!("database unavailable: {e}"))?;
+        begin(&mut conn)?;
+        for op in batch.iter_mut() {
+            if run_caught(op, &mut conn, RunMode::Savepoint).is_err() {
+                roll_back(&mut conn, true);
+                return Err("a write panicked; the batch was rolled back".to_string());
             }
-            return Err("a write panicked; the batch was rolled back".into());
+        }
+        commit(&mut conn)
+    })();
+    finish_all(batch, outcome);
+}
+
+/// PostgreSQL: the writes straight in one transaction; a failing one is taken out and run alone,
+/// the rest run again as a new batch.
+fn commit_shared(pool: &DbPool, mut batch: Vec<Box<dyn WriteOp>>) {
+    while !batch.is_empty() {
+        let mut conn = match pool.get() {
+            Ok(c) => c,
+            Err(e) => return finish_all(batch, Err(format!("database unavailable: {e}"))),
+        };
+        if batch.len() == 1 {
+            let mut op = batch.pop().expect("one write");
+            return match run_caught(&mut op, &mut conn, RunMode::Alone) {
+                Ok(_) => op.finish(Ok(())),
+                Err(()) => {
+                    roll_back(&mut conn, true);
+                    op.finish(Err("the write panicked".into()))
+                }
+            };
+        }
+        if let Err(e) = begin(&mut conn) {
+            return finish_all(batch, Err(e));
+        }
+        // The audit events of the whole batch go in with one INSERT before the commit.
+        let events = crate::tickets::events::Deferred::open();
+        let mut failed = None;
+        for (i, op) in batch.iter_mut().enumerate() {
+            match run_caught(op, &mut conn, RunMode::Shared) {
+                Ok(true) => {}
+                Ok(false) => {
+                    failed = Some((i, false));
+                    break;
+                }
+                Err(()) => {
+                    failed = Some((i, true));
+                    break;
+                }
+            }
+        }
+        let Some((i, panicked)) = failed else {
+            let outcome = match events.flush(&mut conn) {
+                Ok(()) => {
+                    drop(events);
+                    commit(&mut conn)
+                }
+                Err(e) => {
+                    drop(events);
+                    roll_back(&mut conn, false);
+                    Err(format!("writing the batch's audit events failed: {e}"))
+                }
+            };
+            return finish_all(batch, outcome);
+        };
+        // Discard the events of the rolled-back attempt before anything runs again.
+        drop(events);
+        roll_back(&mut conn, panicked);
+        let mut op = batch.remove(i);
+        if panicked {
+            op.finish(Err("the write panicked".into()));
+            continue;
+        }
+        // The failure may have been caused by the batch (a deadlock with another one, a conflict
+        // with a write before it): its outcome alone is the one that counts.
+        match run_caught(&mut op, &mut conn, RunMode::Alone) {
+            Ok(_) => op.finish(Ok(())),
+            Err(()) => {
+                roll_back(&mut conn, true);
+                op.finish(Err("the write panicked".into()));
+            }
         }
     }
-    let DbConnection::Sqlite(c) = conn else {
-        unreachable!("checked above")
-    };
-    if let Err(e) = AnsiTransactionManager::commit_transaction(c) {
-        let _ = AnsiTransactionManager::rollback_transaction(c);
-        return Err(format!("commit failed: {e}"));
-    }
-    Ok(())
 }

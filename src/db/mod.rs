@@ -225,6 +225,10 @@ pub struct Db {
     backend: Backend,
     write: DbPool,
     read: DbPool,
+    /// PostgreSQL only: one connection for short transactions of their own that must not wait
+    /// for a pool connection held by a writer (ticket-number blocks; see
+    /// [`crate::tickets::numbering`]).
+    side: Option<DbPool>,
 }
 
 impl Db {
@@ -261,14 +265,19 @@ impl Db {
             Ok::<_, anyhow::Error>(pool)
         };
         let backend = url.backend();
-        let (write, read) = match backend {
-            Backend::Sqlite => (build(1)?, build(settings.pool_size)?),
+        let (write, read, side) = match backend {
+            Backend::Sqlite => (build(1)?, build(settings.pool_size)?, None),
             Backend::Postgres => {
                 let p = build(settings.pool_size)?;
-                (p.clone(), p)
+                (p.clone(), p, Some(build(1)?))
             }
         };
-        Ok(Db { backend, write, read })
+        Ok(Db {
+            backend,
+            write,
+            read,
+            side,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -278,6 +287,11 @@ impl Db {
     /// The write pool (one connection on SQLite).
     pub fn write_pool(&self) -> &DbPool {
         &self.write
+    }
+
+    /// PostgreSQL: the one-connection pool for short transactions of their own.
+    pub fn side_pool(&self) -> Option<&DbPool> {
+        self.side.as_ref()
     }
 
     /// A connection for blocking code (CLI, tests, workers already off the executor).

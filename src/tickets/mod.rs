@@ -1,6 +1,7 @@
 //! The ticket store: model, status machine, numbering, SQL and the service that composes it.
 
 pub mod delivery;
+pub mod events;
 pub mod model;
 pub mod numbering;
 pub mod public;

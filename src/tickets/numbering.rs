@@ -5,8 +5,15 @@
 //! Each process reserves numbers in blocks from `ticket_counters`, so creating a ticket does not
 //! hold a hot counter row locked for the rest of its transaction (that would serialise every
 //! creation on PostgreSQL). Numbers are unique but may have gaps (a restart forfeits the rest of a
-//! block). A block reserved by a transaction that later rolls back can be handed out again; the
-//! unique index on `tickets.number` catches that, and the caller resets the allocator and retries.
+//! block).
+//!
+//! On PostgreSQL a block is reserved in its own short transaction on a connection of its own
+//! ([`crate::db::Db::side_pool`]): the counter row is locked only for that statement, never for
+//! the rest of a (batched) write transaction that another writer thread could be waiting on
+//! while holding this allocator, and a reserved block is never handed out twice. On SQLite (one
+//! writer connection) the block is reserved inside the caller's transaction; a block reserved by a
+//! transaction that later rolls back can then be handed out again, which the unique index on
+//! `tickets.number` catches, and the caller resets the allocator and retries.
 
 use std::sync::Mutex;
 
@@ -15,14 +22,25 @@ use diesel::prelude::*;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
-use crate::db::DbConnection;
 use crate::db::schema::ticket_counters::dsl as tc;
+use crate::db::{DbConnection, DbPool};
 
 const BLOCK: i64 = 20;
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct NumberAllocator {
     block: Mutex<Option<Block>>,
+    /// Where blocks are reserved in their own transaction (PostgreSQL); `None`: in the caller's.
+    side: Option<DbPool>,
+}
+
+impl std::fmt::Debug for NumberAllocator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NumberAllocator")
+            .field("block", &self.block)
+            .field("own_transaction", &self.side.is_some())
+            .finish()
+    }
 }
 
 #[derive(Debug)]
@@ -33,13 +51,23 @@ struct Block {
 }
 
 impl NumberAllocator {
+    pub fn new(side: Option<DbPool>) -> NumberAllocator {
+        NumberAllocator {
+            block: Mutex::default(),
+            side,
+        }
+    }
+
     /// The next number for a ticket created at `now`.
     pub fn next(&self, conn: &mut DbConnection, now: DateTime<Utc>, tz: chrono_tz::Tz) -> QueryResult<String> {
         let day = now.with_timezone(&tz).format("%y%m%d").to_string();
         let mut guard = self.block.lock().unwrap_or_else(|p| p.into_inner());
         let usable = guard.as_ref().is_some_and(|b| b.day == day && b.next <= b.end);
         if !usable {
-            let end = reserve(conn, &day, BLOCK)?;
+            let end = match &self.side {
+                Some(pool) => reserve_apart(pool, &day)?,
+                None => reserve(conn, &day, BLOCK)?,
+            };
             *guard = Some(Block {
                 day: day.clone(),
                 next: end - BLOCK + 1,
@@ -56,6 +84,32 @@ impl NumberAllocator {
     pub fn reset(&self) {
         *self.block.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
+}
+
+/// Reserves a block in a transaction of its own on `pool`. A connection found dead (the server
+/// restarted) is dropped by the pool when handed back, and the reservation is tried once more on
+/// a fresh one: at worst a block is forfeited, never handed out twice.
+fn reserve_apart(pool: &DbPool, day: &str) -> QueryResult<i64> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    let mut last = None;
+    for _ in 0..2 {
+        let mut own = pool.get().map_err(|e| {
+            Error::DatabaseError(
+                DatabaseErrorKind::UnableToSendCommand,
+                Box::new(format!("no connection to reserve ticket numbers: {e}")),
+            )
+        })?;
+        match own.transaction(|c| reserve(c, day, BLOCK)) {
+            Err(
+                e @ Error::DatabaseError(
+                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                    _,
+                ),
+            ) => last = Some(e),
+            other => return other,
+        }
+    }
+    Err(last.expect("two attempts failed"))
 }
 
 fn reserve(conn: &mut DbConnection, day: &str, n: i64) -> QueryResult<i64> {

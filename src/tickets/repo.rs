@@ -314,14 +314,10 @@ pub fn attachments_of(conn: &mut DbConnection, message_ids: &[i64]) -> QueryResu
         .load(conn)
 }
 
-pub fn insert_event(conn: &mut DbConnection, e: &NewEvent) -> QueryResult<()> {
-    diesel::insert_into(ticket_events::table)
-        .values(e)
-        .execute(conn)
-        .map(|_| ())
-}
-
+/// A ticket's audit trail, oldest first (including events this write has recorded but not yet
+/// inserted; see [`super::events`]).
 pub fn events_of(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<Vec<TicketEvent>> {
+    super::events::flush_pending(conn)?;
     ticket_events::table
         .filter(ticket_events::ticket_id.eq(ticket_id))
         .order(ticket_events::id.asc())

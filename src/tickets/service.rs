@@ -25,9 +25,9 @@ pub fn record_event(
     after: Option<Value>,
     at: DateTime<Utc>,
 ) -> AppResult<()> {
-    repo::insert_event(
+    super::events::record(
         conn,
-        &NewEvent {
+        NewEvent {
             ticket_id,
             actor_kind: actor.kind().as_str(),
             actor_id: actor.id(),

@@ -34,16 +34,30 @@ impl FromRequest for Authed {
         Box::pin(async move {
             let ctx = ctx.ok_or_else(|| AppError::internal("app context missing"))?;
             let token = token.filter(|t| !t.is_empty()).ok_or(AppError::Unauthorized)?;
-            let hash = auth::hash_token(&token);
-            let now = ctx.clock.now_naive();
-            let user = ctx
-                .db
-                .read(move |conn| auth::repo::user_by_token(conn, &hash, now).map_err(AppError::from))
-                .await?
-                .ok_or(AppError::Unauthorized)?;
-            let principal = Principal::from_user(&user)
-                .ok_or_else(|| AppError::internal(format!("user {} has unknown role {}", user.id, user.role)))?;
+            let principal = authenticate(&ctx, &token).await?.ok_or(AppError::Unauthorized)?;
             Ok(Authed(principal))
         })
     }
+}
+
+/// The principal owning a live API token or session secret, from the process's short-lived
+/// cache ([`crate::auth::cache`]) or the database.
+pub async fn authenticate(ctx: &AppContext, secret: &str) -> Result<Option<Principal>, AppError> {
+    let hash = auth::hash_token(secret);
+    let now = ctx.clock.now_naive();
+    if let Some(p) = ctx.tokens.get(&hash, now) {
+        return Ok(Some(p));
+    }
+    let key = hash.clone();
+    let Some((user, expires_at)) = ctx
+        .db
+        .read(move |conn| auth::repo::user_by_token(conn, &key, now).map_err(AppError::from))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let principal = Principal::from_user(&user)
+        .ok_or_else(|| AppError::internal(format!("user {} has unknown role {}", user.id, user.role)))?;
+    ctx.tokens.put(hash, principal.clone(), expires_at);
+    Ok(Some(principal))
 }

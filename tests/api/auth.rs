@@ -14,6 +14,29 @@ fn assert_forbidden(status: u16, body: &Value) {
     assert_eq!(body["code"], "forbidden", "{body}");
 }
 
+/// A second API token for the agent (expiring at `expires`, if given); returns it and its hash.
+fn agent_token(app: &crate::helpers::TestApp, expires: Option<chrono::NaiveDateTime>) -> (String, String) {
+    let (token, hash) = auth::new_token("tgp");
+    let now = app.ctx.clock.now_naive();
+    let (agent, h) = (app.agent_id, hash.clone());
+    app.ctx
+        .write_blocking(move |conn| {
+            Ok(auth::repo::insert_token(
+                conn, agent, "api", &h, "second", now, expires,
+            )?)
+        })
+        .expect("insert token");
+    (token, hash)
+}
+
+/// Revokes a token straight in the database, as another node would.
+fn revoke(app: &crate::helpers::TestApp, hash: String) {
+    let now = app.ctx.clock.now_naive();
+    app.ctx
+        .write_blocking(move |conn| Ok(auth::repo::revoke_token(conn, &hash, now)?))
+        .expect("revoke");
+}
+
 /// Creates an active user with a password and returns its id.
 fn user_with_password(app: &crate::helpers::TestApp, email: &'static str, role: &'static str, password: &str) -> i64 {
     let hash = auth::hash_password(password).expect("hash");
@@ -61,21 +84,12 @@ crate::both_backends! {
         assert_eq!(status, 200, "{body}");
     }
 
-    async fn revoked_token_is_401(app) {
-        let (token, hash) = auth::new_token("tgp");
-        let now = app.ctx.clock.now_naive();
-        let agent = app.agent_id;
-        let h = hash.clone();
-        app.ctx
-            .write_blocking(move |conn| Ok(auth::repo::insert_token(conn, agent, "api", &h, "second", now, None)?))
-            .expect("insert token");
+    async fn revoked_token_is_401(app, |s| s.auth.token_cache_secs = 0) {
+        let (token, hash) = agent_token(&app, None);
         let (status, body) = app.get(&token, "/api/v1/users/me").await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["id"], app.agent_id);
-
-        app.ctx
-            .write_blocking(move |conn| Ok(auth::repo::revoke_token(conn, &hash, now)?))
-            .expect("revoke");
+        revoke(&app, hash);
         let (status, body) = app.get(&token, "/api/v1/users/me").await;
         assert_unauthorized(status, &body);
         // The agent's other token is untouched.
@@ -83,14 +97,21 @@ crate::both_backends! {
         assert_eq!(status, 200);
     }
 
+    // A token revoked by another node (here: straight in the database) is trusted from this
+    // node's cache for at most `auth.token_cache_secs`, then refused.
+    async fn token_revoked_elsewhere_is_refused_after_the_cache_lifetime(app, |s| s.auth.token_cache_secs = 1) {
+        let (token, hash) = agent_token(&app, None);
+        let (status, body) = app.get(&token, "/api/v1/users/me").await;
+        assert_eq!(status, 200, "{body}");
+        revoke(&app, hash);
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let (status, body) = app.get(&token, "/api/v1/users/me").await;
+        assert_unauthorized(status, &body);
+    }
+
     async fn expired_token_is_401(app) {
-        let (token, hash) = auth::new_token("tgp");
-        let now = app.ctx.clock.now_naive();
-        let agent = app.agent_id;
-        let expires = now + chrono::Duration::hours(1);
-        app.ctx
-            .write_blocking(move |conn| Ok(auth::repo::insert_token(conn, agent, "api", &hash, "short", now, Some(expires))?))
-            .expect("insert token");
+        let expires = app.ctx.clock.now_naive() + chrono::Duration::hours(1);
+        let (token, _) = agent_token(&app, Some(expires));
         let (status, _) = app.get(&token, "/api/v1/users/me").await;
         assert_eq!(status, 200);
         app.clock.advance(chrono::Duration::hours(2));

@@ -4,6 +4,7 @@ mod auth;
 mod email;
 mod fake_graph;
 mod found_by_schemathesis;
+mod group_commit;
 mod helpers;
 mod idempotency;
 mod intake;

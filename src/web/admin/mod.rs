@@ -89,13 +89,8 @@ async fn session(ctx: &Ctx, req: &HttpRequest) -> Result<Option<Session>, AppErr
     else {
         return Ok(None);
     };
-    let hash = auth::hash_token(&secret);
-    let now = ctx.clock.now_naive();
-    let user = ctx
-        .db
-        .read(move |conn| auth::repo::user_by_token(conn, &hash, now).map_err(AppError::from))
-        .await?;
-    Ok(user.and_then(|u| Principal::from_user(&u)).map(|who| Session {
+    let who = crate::web::auth::authenticate(ctx, &secret).await?;
+    Ok(who.map(|who| Session {
         who,
         csrf: csrf_of(&secret),
     }))

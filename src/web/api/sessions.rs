@@ -141,8 +141,10 @@ pub async fn logout(ctx: &Ctx, req: &HttpRequest) -> AppResult<Cookie<'static>> 
     if let Some(c) = req.cookie(SESSION_COOKIE) {
         let hash = auth::hash_token(c.value());
         let now = ctx.clock.now_naive();
-        ctx.write(move |conn| Ok(auth::repo::revoke_token(conn, &hash, now)?))
+        let key = hash.clone();
+        ctx.write(move |conn| Ok(auth::repo::revoke_token(conn, &key, now)?))
             .await?;
+        ctx.tokens.forget(&hash);
     }
     let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
     gone.make_removal();

@@ -1,0 +1,80 @@
+//! Group commit: concurrent writes share transactions (one per batch). A write that fails inside
+//! a batch must leave nothing behind and must not take the others down; every write keeps its own
+//! audit events, in order.
+
+use diesel::prelude::*;
+use serde_json::{Value, json};
+use tanggap::db::schema::{contact_identities, ticket_events, tickets};
+
+fn complaint(i: usize, category: Option<i64>) -> Value {
+    let mut body = json!({
+        "subject": format!("Lampu jalan mati di gang {i}"),
+        "body": "Sudah tiga malam gelap.",
+        "channel": "phone",
+        "contact": { "name": format!("Warga {i}"), "phone": format!("0812{:08}", 3_000_000 + i) },
+    });
+    if let Some(c) = category {
+        body["category"] = json!(c);
+    }
+    body
+}
+
+crate::both_backends! {
+    async fn a_failing_write_in_a_batch_leaves_nothing_and_spares_the_others(app) {
+        // Every fourth complaint names a category that does not exist: it fails with 422 after
+        // its contact was already written in the shared transaction.
+        let n = 48;
+        let requests = (0..n).map(|i| {
+            let app = &app;
+            async move {
+                let bad = i % 4 == 0;
+                let (status, body) = app.post(&app.agent_token, "/api/v1/tickets", &complaint(i, bad.then_some(999_999))).await;
+                (i, bad, status, body)
+            }
+        });
+        let answers = futures_util::future::join_all(requests).await;
+        let mut created = Vec::new();
+        for (i, bad, status, body) in &answers {
+            if *bad {
+                assert_eq!(*status, 422, "request {i}: {body}");
+                assert!(body["errors"]["category"].is_string(), "request {i}: {body}");
+            } else {
+                assert_eq!(*status, 201, "request {i}: {body}");
+                created.push(body.clone());
+            }
+        }
+        assert_eq!(created.len(), n - n / 4);
+
+        let mut conn = app.ctx.db.read_conn().unwrap();
+        // Nothing of a refused complaint was kept: not its contact, not a ticket.
+        let phones: Vec<String> = contact_identities::table
+            .select(contact_identities::value)
+            .load(&mut *conn)
+            .unwrap();
+        for (i, bad, _, _) in &answers {
+            let phone = format!("+62812{:08}", 3_000_000 + i);
+            assert_eq!(phones.contains(&phone), !bad, "contact of request {i} ({phone})");
+        }
+        let stored: i64 = tickets::table.count().get_result(&mut *conn).unwrap();
+        assert_eq!(stored as usize, created.len());
+
+        // Each stored ticket has its own events, "created" first, then its message.
+        let mut numbers = std::collections::HashSet::new();
+        for t in &created {
+            let id = t["id"].as_i64().unwrap();
+            assert!(numbers.insert(t["number"].as_str().unwrap().to_string()), "number reused: {t}");
+            let kinds: Vec<String> = ticket_events::table
+                .filter(ticket_events::ticket_id.eq(id))
+                .order(ticket_events::id.asc())
+                .select(ticket_events::kind)
+                .load(&mut *conn)
+                .unwrap();
+            assert_eq!(kinds, ["created", "message_added"], "ticket {id}");
+            let detail = app.ticket(id).await;
+            assert_eq!(detail["messages"].as_array().unwrap().len(), 1, "{detail}");
+            assert_eq!(detail["events"].as_array().unwrap().len(), 2, "{detail}");
+        }
+        let events: i64 = ticket_events::table.count().get_result(&mut *conn).unwrap();
+        assert_eq!(events as usize, 2 * created.len());
+    }
+}
