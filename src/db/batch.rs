@@ -16,6 +16,9 @@
 //!   transaction was rolled back leaves nothing behind, so running it again is what a client's
 //!   retry would do.
 //!
+//! Per-batch state (audit events kept until the commit, the SLA policies read once) lives in
+//! [`super::scope`] and is discarded with a rolled-back attempt.
+//!
 //! A failed commit fails the whole batch (503 to each caller; nothing of it is stored).
 
 use std::sync::{Arc, Mutex, mpsc};
@@ -181,8 +184,10 @@ fn commit_shared(pool: &DbPool, mut batch: Vec<Box<dyn WriteOp>>) {
         if let Err(e) = begin(&mut conn) {
             return finish_all(batch, Err(e));
         }
-        // The audit events of the whole batch go in with one INSERT before the commit.
+        // The audit events of the whole batch go in with one INSERT before the commit, and the
+        // SLA policies are read once for the batch; both scopes end before anything runs again.
         let events = crate::tickets::events::Deferred::open();
+        let policies = crate::sla::repo::policies_per_batch();
         let mut failed = None;
         for (i, op) in batch.iter_mut().enumerate() {
             match run_caught(op, &mut conn, RunMode::Shared) {
@@ -197,6 +202,7 @@ fn commit_shared(pool: &DbPool, mut batch: Vec<Box<dyn WriteOp>>) {
                 }
             }
         }
+        drop(policies);
         let Some((i, panicked)) = failed else {
             let outcome = match events.flush(&mut conn) {
                 Ok(()) => {

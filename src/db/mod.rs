@@ -4,6 +4,7 @@
 pub mod batch;
 pub mod migrations;
 pub mod schema;
+pub mod scope;
 
 use std::path::PathBuf;
 use std::time::Duration;

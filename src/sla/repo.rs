@@ -7,6 +7,7 @@ use crate::db::DbConnection;
 use crate::db::schema::{
     sla_calendars, sla_clocks, sla_firings, sla_notifications, sla_policies, sla_policy_versions, sla_ticket_policies,
 };
+use crate::db::scope::{self, WriteScope};
 
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = sla_calendars)]
@@ -88,12 +89,43 @@ pub struct PolicyRow {
     pub updated_at: NaiveDateTime,
 }
 
+thread_local! {
+    static BATCH_POLICIES: std::cell::RefCell<Option<Option<Vec<PolicyRow>>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Keeps the policies read once for the length of a write batch (opened by the PostgreSQL
+/// group-commit writer), so a batch of N new tickets reads them once, not N times. A policy
+/// written inside the batch is read again; the scope ends with the batch's commit or rollback.
+/// A ticket in the batch sees the policies as they were when the batch first read them, as if it
+/// had been created that moment earlier: it was queued before the batch started.
+pub fn policies_per_batch() -> WriteScope<Option<Vec<PolicyRow>>> {
+    WriteScope::open(&BATCH_POLICIES)
+}
+
+fn forget_batch_policies() {
+    scope::with(&BATCH_POLICIES, |kept| {
+        if let Some(kept) = kept {
+            *kept = None;
+        }
+    });
+}
+
 /// Policies in evaluation order.
 pub fn policies(conn: &mut DbConnection) -> QueryResult<Vec<PolicyRow>> {
-    sla_policies::table
+    if let Some(rows) = scope::with(&BATCH_POLICIES, |kept| kept.and_then(|k| k.clone())) {
+        return Ok(rows);
+    }
+    let rows: Vec<PolicyRow> = sla_policies::table
         .order((sla_policies::position, sla_policies::id))
         .select(PolicyRow::as_select())
-        .load(conn)
+        .load(conn)?;
+    scope::with(&BATCH_POLICIES, |kept| {
+        if let Some(kept) = kept {
+            *kept = Some(rows.clone());
+        }
+    });
+    Ok(rows)
 }
 
 pub fn policy(conn: &mut DbConnection, id: i64) -> QueryResult<PolicyRow> {
@@ -122,6 +154,7 @@ pub fn insert_policy(
         .select(PolicyRow::as_select())
         .first(conn)?;
     insert_version(conn, row.id, 1, definition, now)?;
+    forget_batch_policies();
     Ok(row)
 }
 
@@ -146,6 +179,7 @@ pub fn update_policy(
         ))
         .execute(conn)?;
     insert_version(conn, id, version, definition, now)?;
+    forget_batch_policies();
     policy(conn, id)
 }
 
@@ -168,6 +202,7 @@ fn insert_version(
 }
 
 pub fn delete_policy(conn: &mut DbConnection, id: i64) -> QueryResult<usize> {
+    forget_batch_policies();
     diesel::delete(sla_policies::table.find(id)).execute(conn)
 }
 

@@ -20,6 +20,7 @@ use diesel::prelude::*;
 use super::model::NewEvent;
 use crate::db::DbConnection;
 use crate::db::schema::ticket_events;
+use crate::db::scope::{self, WriteScope};
 
 thread_local! {
     static PENDING: RefCell<Option<Vec<NewEvent>>> = const { RefCell::new(None) };
@@ -28,42 +29,23 @@ thread_local! {
 /// A scope in which events are kept until flushed. Only the outermost scope on a thread owns
 /// the events; an inner one joins it (its flush does nothing).
 #[must_use = "events kept in a scope are discarded unless it is flushed"]
-pub struct Deferred {
-    owner: bool,
-}
+pub struct Deferred(WriteScope<Vec<NewEvent>>);
 
 impl Deferred {
     pub fn open() -> Deferred {
-        let owner = PENDING.with(|p| {
-            let mut p = p.borrow_mut();
-            if p.is_some() {
-                false
-            } else {
-                *p = Some(Vec::new());
-                true
-            }
-        });
-        Deferred { owner }
+        Deferred(WriteScope::open(&PENDING))
     }
 
     /// Inserts the events kept so far (if this scope owns them), on the connection whose
     /// transaction recorded them. The scope stays open.
     pub fn flush(&self, conn: &mut DbConnection) -> QueryResult<()> {
-        if self.owner { flush_pending(conn) } else { Ok(()) }
-    }
-}
-
-impl Drop for Deferred {
-    fn drop(&mut self) {
-        if self.owner {
-            PENDING.with(|p| *p.borrow_mut() = None);
-        }
+        if self.0.owner() { flush_pending(conn) } else { Ok(()) }
     }
 }
 
 /// Records an event: kept when a scope is open on this thread, inserted at once otherwise.
 pub fn record(conn: &mut DbConnection, event: NewEvent) -> QueryResult<()> {
-    let event = PENDING.with(|p| match p.borrow_mut().as_mut() {
+    let event = scope::with(&PENDING, |pending| match pending {
         Some(pending) => {
             pending.push(event);
             None
@@ -78,7 +60,7 @@ pub fn record(conn: &mut DbConnection, event: NewEvent) -> QueryResult<()> {
 
 /// Inserts whatever events are pending on this thread (whoever owns the scope).
 pub fn flush_pending(conn: &mut DbConnection) -> QueryResult<()> {
-    let events = PENDING.with(|p| p.borrow_mut().as_mut().map(std::mem::take).unwrap_or_default());
+    let events = scope::with(&PENDING, |p| p.map(std::mem::take).unwrap_or_default());
     insert(conn, &events)
 }
 

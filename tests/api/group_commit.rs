@@ -19,6 +19,16 @@ fn complaint(i: usize, category: Option<i64>) -> Value {
     body
 }
 
+/// A ticket's event kinds straight from the table, oldest first.
+fn event_kinds(conn: &mut tanggap::db::DbConnection, ticket: i64) -> Vec<String> {
+    ticket_events::table
+        .filter(ticket_events::ticket_id.eq(ticket))
+        .order(ticket_events::id.asc())
+        .select(ticket_events::kind)
+        .load(conn)
+        .unwrap()
+}
+
 crate::both_backends! {
     async fn a_failing_write_in_a_batch_leaves_nothing_and_spares_the_others(app) {
         // Every fourth complaint names a category that does not exist: it fails with 422 after
@@ -63,18 +73,48 @@ crate::both_backends! {
         for t in &created {
             let id = t["id"].as_i64().unwrap();
             assert!(numbers.insert(t["number"].as_str().unwrap().to_string()), "number reused: {t}");
-            let kinds: Vec<String> = ticket_events::table
-                .filter(ticket_events::ticket_id.eq(id))
-                .order(ticket_events::id.asc())
-                .select(ticket_events::kind)
-                .load(&mut *conn)
-                .unwrap();
-            assert_eq!(kinds, ["created", "message_added"], "ticket {id}");
+            assert_eq!(event_kinds(&mut conn, id), ["created", "message_added"], "ticket {id}");
             let detail = app.ticket(id).await;
             assert_eq!(detail["messages"].as_array().unwrap().len(), 1, "{detail}");
             assert_eq!(detail["events"].as_array().unwrap().len(), 2, "{detail}");
         }
         let events: i64 = ticket_events::table.count().get_result(&mut *conn).unwrap();
         assert_eq!(events as usize, 2 * created.len());
+    }
+
+    async fn a_ticket_created_after_a_policy_change_gets_the_new_policy(app) {
+        // Complaints keep arriving from eight clients the whole time, so the policy change is
+        // written among batches of ticket creations that read the policies once per batch.
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let post = |i: usize| {
+            let app = &app;
+            async move {
+                let (status, body) = app.post(&app.agent_token, "/api/v1/tickets", &complaint(i, None)).await;
+                assert_eq!(status, 201, "{body}");
+                body["id"].as_i64().unwrap()
+            }
+        };
+        let load = async {
+            let mut round = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                futures_util::future::join_all((0..8).map(|k| post(1_000 + round * 8 + k))).await;
+                round += 1;
+            }
+        };
+        let change = async {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            let policy = json!({ "name": "semua", "position": 10,
+                "targets": { "first_response": { "target": "4h", "calendar": "jakarta-cc" } } });
+            crate::sla::setup(&app, &[policy]).await;
+            // Every complaint sent after the policy was acknowledged gets it.
+            let after = futures_util::future::join_all((0..16).map(|k| post(500 + k))).await;
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            after
+        };
+        let ((), after) = futures_util::future::join(load, change).await;
+        let mut conn = app.ctx.db.read_conn().unwrap();
+        for id in after {
+            assert_eq!(event_kinds(&mut conn, id), ["created", "sla_policy_applied", "message_added"], "ticket {id}");
+        }
     }
 }
