@@ -172,14 +172,7 @@ fn commit_shared(pool: &DbPool, mut batch: Vec<Box<dyn WriteOp>>) {
             Err(e) => return finish_all(batch, Err(format!("database unavailable: {e}"))),
         };
         if batch.len() == 1 {
-            let mut op = batch.pop().expect("one write");
-            return match run_caught(&mut op, &mut conn, RunMode::Alone) {
-                Ok(_) => op.finish(Ok(())),
-                Err(()) => {
-                    roll_back(&mut conn, true);
-                    op.finish(Err("the write panicked".into()))
-                }
-            };
+            return run_alone(batch.pop().expect("one write"), &mut conn);
         }
         if let Err(e) = begin(&mut conn) {
             return finish_all(batch, Err(e));
@@ -188,29 +181,23 @@ fn commit_shared(pool: &DbPool, mut batch: Vec<Box<dyn WriteOp>>) {
         // SLA policies are read once for the batch; both scopes end before anything runs again.
         let events = crate::tickets::events::Deferred::open();
         let policies = crate::sla::repo::policies_per_batch();
-        let mut failed = None;
-        for (i, op) in batch.iter_mut().enumerate() {
-            match run_caught(op, &mut conn, RunMode::Shared) {
-                Ok(true) => {}
-                Ok(false) => {
-                    failed = Some((i, false));
-                    break;
-                }
-                Err(()) => {
-                    failed = Some((i, true));
-                    break;
-                }
-            }
-        }
+        // The first write that failed, and whether it panicked.
+        let failed =
+            batch
+                .iter_mut()
+                .enumerate()
+                .find_map(|(i, op)| match run_caught(op, &mut conn, RunMode::Shared) {
+                    Ok(true) => None,
+                    Ok(false) => Some((i, false)),
+                    Err(()) => Some((i, true)),
+                });
         drop(policies);
         let Some((i, panicked)) = failed else {
-            let outcome = match events.flush(&mut conn) {
-                Ok(()) => {
-                    drop(events);
-                    commit(&mut conn)
-                }
+            let flushed = events.flush(&mut conn);
+            drop(events);
+            let outcome = match flushed {
+                Ok(()) => commit(&mut conn),
                 Err(e) => {
-                    drop(events);
                     roll_back(&mut conn, false);
                     Err(format!("writing the batch's audit events failed: {e}"))
                 }
@@ -220,19 +207,24 @@ fn commit_shared(pool: &DbPool, mut batch: Vec<Box<dyn WriteOp>>) {
         // Discard the events of the rolled-back attempt before anything runs again.
         drop(events);
         roll_back(&mut conn, panicked);
-        let mut op = batch.remove(i);
+        let op = batch.remove(i);
         if panicked {
             op.finish(Err("the write panicked".into()));
             continue;
         }
         // The failure may have been caused by the batch (a deadlock with another one, a conflict
         // with a write before it): its outcome alone is the one that counts.
-        match run_caught(&mut op, &mut conn, RunMode::Alone) {
-            Ok(_) => op.finish(Ok(())),
-            Err(()) => {
-                roll_back(&mut conn, true);
-                op.finish(Err("the write panicked".into()));
-            }
+        run_alone(op, &mut conn);
+    }
+}
+
+/// Runs one write in its own transaction and answers it.
+fn run_alone(mut op: Box<dyn WriteOp>, conn: &mut DbConnection) {
+    match run_caught(&mut op, conn, RunMode::Alone) {
+        Ok(_) => op.finish(Ok(())),
+        Err(()) => {
+            roll_back(conn, true);
+            op.finish(Err("the write panicked".into()));
         }
     }
 }

@@ -66,7 +66,6 @@ impl std::fmt::Display for JobFailure {
     }
 }
 
-/// Backoff before attempt `attempts + 1`: base · 2^(attempts-1), capped.
 /// Queues a job of `kind` with `payload` as its JSON, due now, in the caller's transaction (the
 /// outbox), with the configured `jobs.max_attempts`. Returns the job's id.
 pub fn enqueue<P: Serialize>(
@@ -81,6 +80,7 @@ pub fn enqueue<P: Serialize>(
     repo::enqueue(conn, kind, &payload, now, settings.jobs.max_attempts as i32, now)
 }
 
+/// Backoff before attempt `attempts + 1`: base · 2^(attempts-1), capped.
 pub fn backoff_secs(base: u64, max: u64, attempts: i32) -> u64 {
     let exp = attempts.clamp(1, 30) as u32 - 1;
     base.saturating_mul(1u64 << exp.min(20)).min(max)

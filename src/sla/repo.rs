@@ -103,12 +103,17 @@ pub fn policies_per_batch() -> WriteScope<Option<Vec<PolicyRow>>> {
     WriteScope::open(&BATCH_POLICIES)
 }
 
-fn forget_batch_policies() {
+/// Sets what the open batch scope (if any) keeps.
+fn keep_for_batch(rows: Option<Vec<PolicyRow>>) {
     scope::with(&BATCH_POLICIES, |kept| {
         if let Some(kept) = kept {
-            *kept = None;
+            *kept = rows;
         }
     });
+}
+
+fn forget_batch_policies() {
+    keep_for_batch(None);
 }
 
 /// Policies in evaluation order.
@@ -120,11 +125,7 @@ pub fn policies(conn: &mut DbConnection) -> QueryResult<Vec<PolicyRow>> {
         .order((sla_policies::position, sla_policies::id))
         .select(PolicyRow::as_select())
         .load(conn)?;
-    scope::with(&BATCH_POLICIES, |kept| {
-        if let Some(kept) = kept {
-            *kept = Some(rows.clone());
-        }
-    });
+    keep_for_batch(Some(rows.clone()));
     Ok(rows)
 }
 

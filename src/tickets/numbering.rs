@@ -27,7 +27,6 @@ use crate::db::{DbConnection, DbPool};
 
 const BLOCK: i64 = 20;
 
-#[derive(Default)]
 pub struct NumberAllocator {
     block: Mutex<Option<Block>>,
     /// Where blocks are reserved in their own transaction (PostgreSQL); `None`: in the caller's.
