@@ -8,13 +8,20 @@
 # Webhooks are measured twice: acknowledged per second (the server's workers off, so the HTTP path
 # is measured alone), then processed into tickets per second by one worker draining that queue.
 # Usage: bench/run.sh [seconds-per-run] [connections]      (defaults: 15 s, 32 connections)
-# Needs wrk (apt-get install wrk) and PostgreSQL at TANGGAP_BENCH_PG (default
-# postgres://postgres@127.0.0.1:5432); it creates and drops the database tanggap_bench there.
+# Needs wrk (apt-get install wrk) and PostgreSQL on this host. PostgreSQL is measured over its Unix
+# socket (/var/run/postgresql, how a same-host deployment connects; TANGGAP_BENCH_PG overrides), then
+# ticket creation again over TCP to 127.0.0.1:5432 (TANGGAP_BENCH_PG_TCP), where libpq negotiates TLS
+# by default. It creates and drops the databases tanggap_bench* there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-15}
 CONN=${2:-32}
-PG=${TANGGAP_BENCH_PG:-postgres://postgres@127.0.0.1:5432}
+PG_TCP=${TANGGAP_BENCH_PG_TCP:-postgres://postgres@127.0.0.1:5432}
+if [ -S /var/run/postgresql/.s.PGSQL.5432 ]; then
+  PG=${TANGGAP_BENCH_PG:-postgres://postgres@%2Fvar%2Frun%2Fpostgresql}
+else
+  PG=${TANGGAP_BENCH_PG:-$PG_TCP}
+fi
 PORT=18090
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 cargo build --release -q -p tanggap -p tanggap-bench
@@ -36,6 +43,18 @@ wrk_run() { # name, then wrk arguments
   printf '%-34s %10s req/s   p50 %-9s p99 %-9s non-2xx %s\n' "$name" "$rps" "$p50" "$p99" "${errs:-0}" | tee -a "$RESULTS"
 }
 
+stop_server() {
+  kill -TERM $SERVER; wait $SERVER 2>/dev/null || true
+  unset TANGGAP__DATABASE__URL TANGGAP__SERVER__BIND TANGGAP__PUBLIC__LOOKUPS_PER_MINUTE TANGGAP__JOBS__RUN_IN_SERVE
+  unset TANGGAP__INSTAGRAM__APP_SECRETS TANGGAP__INSTAGRAM__ACCOUNT_ID
+}
+
+port_free() {
+  if curl -s -o /dev/null "http://127.0.0.1:$1/"; then
+    echo "port $1 is already in use; stop whatever listens there first" >&2; exit 1
+  fi
+}
+
 wait_ready() {
   for _ in $(seq 1 100); do
     curl -sf "http://127.0.0.1:$1/$2" >/dev/null 2>&1 && return 0
@@ -48,15 +67,22 @@ echo "== $(date -u +%FT%TZ) $(nproc) cores; wrk -t2 -c$CONN -d${DUR}s on the sam
 META_SECRET=bench-app-secret-0001
 "$BENCH" meta-payloads --n 400000 --secret "$META_SECRET" --out "$WORK/payloads.tsv"
 
+port_free 18099
 "$BENCH" hello --bind 127.0.0.1:18099 & HELLO=$!
 wait_ready 18099 hello
 wrk_run "baseline: actix hello (no db)" http://127.0.0.1:18099/hello
 kill $HELLO; wait $HELLO 2>/dev/null || true
 
-for backend in sqlite postgres; do
+port_free $PORT
+for backend in sqlite postgres postgres-tcp; do
   if [ $backend = sqlite ]; then
     RAW_URL="sqlite://$WORK/raw.db"; URL="sqlite://$WORK/serve.db"
     MAIL_A="sqlite://$WORK/mail-a.db"; MAIL_B="sqlite://$WORK/mail-b.db"
+  elif [ $backend = postgres-tcp ]; then
+    # Ticket creation only, to show what the transport costs.
+    psql "$PG_TCP/postgres" -qc 'DROP DATABASE IF EXISTS tanggap_bench_raw' -c 'CREATE DATABASE tanggap_bench_raw' \
+      -c 'DROP DATABASE IF EXISTS tanggap_bench' -c 'CREATE DATABASE tanggap_bench' >/dev/null
+    RAW_URL="$PG_TCP/tanggap_bench_raw"; URL="$PG_TCP/tanggap_bench"
   else
     psql "$PG/postgres" -qc 'DROP DATABASE IF EXISTS tanggap_bench_raw' -c 'CREATE DATABASE tanggap_bench_raw' \
       -c 'DROP DATABASE IF EXISTS tanggap_bench' -c 'CREATE DATABASE tanggap_bench' \
@@ -67,12 +93,14 @@ for backend in sqlite postgres; do
   fi
   raw=$("$BENCH" raw-insert --url "$RAW_URL" --n 20000 | awk -F'tickets_per_sec=' '{print $2}')
   printf '%-34s %10s tickets/s (one connection, one tx per ticket)\n' "baseline: $backend raw insert" "$raw" | tee -a "$RESULTS"
+  if [ $backend != postgres-tcp ]; then
   # E-mail intake: 10,000 generated mixed mails, in-process (ingest-email/IMAP path) and over HTTP.
   RUST_LOG=error "$BENCH" email --url "$MAIL_A" --http-url "$MAIL_B" --n 10000 --concurrency "$CONN" |
     awk -v b="$backend" '/mails_per_sec/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
       printf "%-34s %10s mails/s\n", b ": e-mail " $1, v["mails_per_sec"] }' | tee -a "$RESULTS"
   raw=$("$BENCH" raw-inbox --url "$RAW_URL" --n 20000 | awk -F'acks_per_sec=' '{print $2}')
   printf '%-34s %10s acks/s (one connection, one tx per body)\n' "baseline: $backend raw inbox insert" "$raw" | tee -a "$RESULTS"
+  fi
 
   export TANGGAP__DATABASE__URL=$URL TANGGAP__SERVER__BIND=127.0.0.1:$PORT TANGGAP__PUBLIC__LOOKUPS_PER_MINUTE=1000000000
   export TANGGAP__JOBS__RUN_IN_SERVE=false TANGGAP__INSTAGRAM__APP_SECRETS=$META_SECRET
@@ -87,6 +115,7 @@ for backend in sqlite postgres; do
   rss=$(ps -o rss= -p $SERVER | tr -d ' ')
   tickets=$(curl -s "http://127.0.0.1:$PORT/api/v1/tickets?limit=1" -H "Authorization: Bearer $TOKEN" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
   printf '%-34s %10s KiB RSS after creating %s tickets\n' "$backend: server memory" "$rss" "$tickets" | tee -a "$RESULTS"
+  if [ $backend = postgres-tcp ]; then stop_server; continue; fi
 
   wrk_run "$backend: GET /api/v1/tickets (inbox)" -s bench/get_with_token.lua "http://127.0.0.1:$PORT/api/v1/tickets?status=new,open&limit=50"
   created=$(curl -s -XPOST "http://127.0.0.1:$PORT/api/v1/tickets" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
@@ -99,13 +128,11 @@ for backend in sqlite postgres; do
 
   PAYLOADS=$WORK/payloads.tsv THREADS=2 wrk_run "$backend: POST /webhooks/instagram" -s bench/meta_webhook.lua "http://127.0.0.1:$PORT"
 
-  kill -TERM $SERVER; wait $SERVER 2>/dev/null || true
+  stop_server
   out=$("$BENCH" drain --url "$URL")
   printf '%-34s %10s bodies/s, %s new tickets/s (%s)\n' "$backend: webhook processing, 1 worker" \
     "$(awk -F'jobs_per_sec=' '{split($2, a, " "); print a[1]}' <<<"$out")" \
     "$(awk -F'tickets_per_sec=' '{print $2}' <<<"$out")" "$(awk '{print $2, $3, $4}' <<<"$out")" | tee -a "$RESULTS"
-  unset TANGGAP__DATABASE__URL TANGGAP__SERVER__BIND TANGGAP__PUBLIC__LOOKUPS_PER_MINUTE TANGGAP__JOBS__RUN_IN_SERVE
-  unset TANGGAP__INSTAGRAM__APP_SECRETS TANGGAP__INSTAGRAM__ACCOUNT_ID
 done
 [ -n "${TANGGAP_BENCH_PG:-}" ] || psql "$PG/postgres" -qc 'DROP DATABASE IF EXISTS tanggap_bench_raw' -c 'DROP DATABASE IF EXISTS tanggap_bench' \
   -c 'DROP DATABASE IF EXISTS tanggap_bench_mail_a' -c 'DROP DATABASE IF EXISTS tanggap_bench_mail_b' >/dev/null

@@ -148,10 +148,9 @@ fn raw_insert(url: &str, n: usize) -> anyhow::Result<()> {
         tanggap::db::write_tx(&mut conn, |c| {
             let now = chrono::Utc::now();
             let ts = now.naive_utc();
-            let contact = tanggap::contacts::repo::insert(c, "Warga", ts)?;
             let phone =
                 Identity::parse(IdentityKind::Phone, &format!("0813{i:08}")).map_err(|e| anyhow_to_diesel(&e))?;
-            tanggap::contacts::repo::add_identity(c, contact.id, &phone, ts)?;
+            let contact = tanggap::contacts::repo::insert_with_identity(c, "Warga", &phone, ts)?;
             let number = ctx.numbers.next(c, now, tz)?;
             let (_, hash) = numbering::new_access_token();
             let t = repo::insert_ticket(

@@ -70,8 +70,16 @@ pub fn resolve_contact(
         Some(c) => c,
         None => {
             let fallback = identities.first().map(|i| i.value.as_str()).unwrap_or("Warga");
-            let name = name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or(fallback);
-            contacts::repo::insert(conn, name, now.naive_utc())?
+            let name = given.unwrap_or(fallback);
+            match unowned.first() {
+                // Nobody owns any of them, so the first is written with the contact.
+                Some(first) => {
+                    let contact = contacts::repo::insert_with_identity(conn, name, first, now.naive_utc())?;
+                    unowned.remove(0);
+                    contact
+                }
+                None => contacts::repo::insert(conn, name, now.naive_utc())?,
+            }
         }
     };
     for id in unowned {
