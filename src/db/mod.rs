@@ -109,7 +109,7 @@ impl ManageConnection for Manager {
                 Ok(DbConnection::Postgresql(c))
             }
             DbUrl::Sqlite(path) => {
-                sqlite_planner_stability();
+                sqlite_setup();
                 let mut c = diesel::SqliteConnection::establish(&path.to_string_lossy())
                     .map_err(r2d2::Error::ConnectionError)?;
                 c.batch_execute(&format!(
@@ -146,6 +146,17 @@ impl ManageConnection for Manager {
     }
 }
 
+/// Process-wide SQLite set-up, once, before the first connection opens: the settings that must
+/// come before SQLite initialises, then the planner stability hook (whose registration
+/// initialises it).
+fn sqlite_setup() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        sqlite_process_settings();
+        sqlite_planner_stability();
+    });
+}
+
 /// Turns on SQLite's query planner stability guarantee (`SQLITE_DBCONFIG_ENABLE_QPSG`) for every
 /// connection this process opens. Without it SQLite marks a statement whose `LIMIT` is a bound
 /// parameter (diesel binds every `.first()` and `.limit(n)`) as "plan depends on this value" and
@@ -172,15 +183,11 @@ fn sqlite_planner_stability() {
         }
         ffi::SQLITE_OK
     }
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        sqlite_process_settings();
-        // SAFETY: registers a function with the signature SQLite expects; it is process-wide and
-        // registered once.
-        unsafe {
-            ffi::sqlite3_auto_extension(Some(enable));
-        }
-    });
+    // SAFETY: registers a function with the signature SQLite expects; it is process-wide and
+    // registered once (see `sqlite_setup`).
+    unsafe {
+        ffi::sqlite3_auto_extension(Some(enable));
+    }
 }
 
 /// Process-wide SQLite settings, which only take effect before SQLite initialises (the first

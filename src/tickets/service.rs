@@ -71,14 +71,11 @@ pub fn resolve_contact(
         None => {
             let fallback = identities.first().map(|i| i.value.as_str()).unwrap_or("Warga");
             let name = given.unwrap_or(fallback);
-            match unowned.first() {
-                // Nobody owns any of them, so the first is written with the contact.
-                Some(first) => {
-                    let contact = contacts::repo::insert_with_identity(conn, name, first, now.naive_utc())?;
-                    unowned.remove(0);
-                    contact
-                }
-                None => contacts::repo::insert(conn, name, now.naive_utc())?,
+            // Nobody owns any of them, so the first is written with the contact.
+            if unowned.is_empty() {
+                contacts::repo::insert(conn, name, now.naive_utc())?
+            } else {
+                contacts::repo::insert_with_identity(conn, name, unowned.remove(0), now.naive_utc())?
             }
         }
     };
