@@ -157,7 +157,6 @@ where
     F: Fn(&mut DbConnection) -> AppResult<T> + Send + 'static,
 {
     fn run(&mut self, conn: &mut DbConnection, mode: RunMode) -> bool {
-        use diesel::Connection;
         let f = &self.f;
         // Audit events go in with one INSERT at the end of the write, inside its transaction (in
         // a shared batch this joins the batch's scope, flushed before the batch commits).
@@ -168,8 +167,15 @@ where
             Ok(out)
         };
         let result = match mode {
-            // A nested transaction is a savepoint: a failing write undoes only itself.
-            RunMode::Savepoint => retry_on_conflict(&self.numbers, || conn.transaction(with_events)),
+            // A failing write undoes only itself, and what the batch keeps may include what it
+            // undid.
+            RunMode::Savepoint => retry_on_conflict(&self.numbers, || {
+                let out = crate::db::batch::in_savepoint(conn, with_events);
+                if out.is_err() {
+                    crate::sla::repo::forget_batch_policies();
+                }
+                out
+            }),
             // The batch rolls back if this fails, and runs it again alone.
             RunMode::Shared => with_events(conn),
             RunMode::Alone => retry_on_conflict(&self.numbers, || crate::db::write_tx(conn, with_events)),

@@ -37,11 +37,27 @@ pub fn lock(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
 }
 
 pub fn insert(conn: &mut DbConnection, name: &str, now: NaiveDateTime) -> QueryResult<Contact> {
-    crate::dispatch!(conn, c => diesel::insert_into(contacts::table)
-        .values((contacts::name.eq(name), contacts::created_at.eq(now), contacts::updated_at.eq(now)))
-        .returning(Contact::as_returning())
-        .get_result(c))
+    let insert = diesel::insert_into(contacts::table).values((
+        contacts::name.eq(name),
+        contacts::created_at.eq(now),
+        contacts::updated_at.eq(now),
+        contacts::attributes.eq(NO_ATTRIBUTES),
+    ));
+    match conn {
+        DbConnection::Postgresql(c) => insert.returning(Contact::as_returning()).get_result(c),
+        // See `sqlite_insert_id`: every column is written, so the row is what was inserted.
+        DbConnection::Sqlite(c) => Ok(Contact {
+            id: crate::db::sqlite_insert_id(c, insert)?,
+            name: name.to_string(),
+            created_at: now,
+            updated_at: now,
+            attributes: NO_ATTRIBUTES.to_string(),
+        }),
+    }
 }
+
+/// A new contact's attributes: none.
+const NO_ATTRIBUTES: &str = "{}";
 
 /// Creates a contact together with its first identity (a duplicate identity is a unique
 /// violation, and then neither row exists). On PostgreSQL this is one statement, a data-modifying

@@ -94,8 +94,8 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-/// Keeps the policies read once for the length of a write batch (opened by the PostgreSQL
-/// group-commit writer), so a batch of N new tickets reads them once, not N times. A policy
+/// Keeps the policies read once for the length of a write batch (opened by the group-commit
+/// writers), so a batch of N new tickets reads them once, not N times. A policy
 /// written inside the batch is read again; the scope ends with the batch's commit or rollback.
 /// A ticket in the batch sees the policies as they were when the batch first read them, as if it
 /// had been created that moment earlier: it was queued before the batch started.
@@ -112,7 +112,9 @@ fn keep_for_batch(rows: Option<Vec<PolicyRow>>) {
     });
 }
 
-fn forget_batch_policies() {
+/// Drops what the open batch scope keeps: after a policy is written, and after a write in the
+/// batch was rolled back to its savepoint (it may have read policies it had itself changed).
+pub fn forget_batch_policies() {
     keep_for_batch(None);
 }
 

@@ -130,6 +130,35 @@ pub struct NewTicket<'a> {
     pub thread_key: Option<&'a str>,
 }
 
+impl NewTicket<'_> {
+    /// The row this insert wrote, given its id. Every column is written (`None` as NULL); the
+    /// columns `NewTicket` lacks are set only by later changes.
+    pub fn inserted(&self, id: i64) -> Ticket {
+        Ticket {
+            id,
+            number: self.number.to_string(),
+            access_token_hash: self.access_token_hash.to_string(),
+            subject: self.subject.to_string(),
+            status: self.status.to_string(),
+            priority: self.priority.to_string(),
+            channel: self.channel.to_string(),
+            contact_id: self.contact_id,
+            category_id: self.category_id,
+            team_id: self.team_id,
+            assignee_id: self.assignee_id,
+            parent_ticket_id: self.parent_ticket_id,
+            language: self.language.to_string(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            first_response_at: None,
+            resolved_at: None,
+            closed_at: None,
+            last_inbound_at: self.last_inbound_at,
+            thread_key: self.thread_key.map(str::to_string),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = messages)]
 pub struct Message {
@@ -166,6 +195,30 @@ pub struct NewMessage<'a> {
     pub delivery_state: &'a str,
     pub created_at: NaiveDateTime,
     pub metadata: Option<&'a str>,
+}
+
+impl NewMessage<'_> {
+    /// The row this insert wrote, given its id. Every column is written (`None` as NULL); the
+    /// columns `NewMessage` lacks are set only by later changes.
+    pub fn inserted(&self, id: i64) -> Message {
+        Message {
+            id,
+            ticket_id: self.ticket_id,
+            direction: self.direction.to_string(),
+            channel: self.channel.to_string(),
+            author_user_id: self.author_user_id,
+            author_contact_id: self.author_contact_id,
+            body_text: self.body_text.to_string(),
+            body_html: self.body_html.map(str::to_string),
+            external_id: self.external_id.map(str::to_string),
+            delivery_state: self.delivery_state.to_string(),
+            created_at: self.created_at,
+            metadata: self.metadata.map(str::to_string),
+            delivery_error: None,
+            edited_at: None,
+            deleted_at: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Queryable, Selectable)]

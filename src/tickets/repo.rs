@@ -8,10 +8,12 @@ use crate::db::schema::{attachments, messages, ticket_events, ticket_tags, ticke
 use crate::db::{DbConnection, lower};
 
 pub fn insert_ticket(conn: &mut DbConnection, t: &NewTicket) -> QueryResult<Ticket> {
-    crate::dispatch!(conn, c => diesel::insert_into(tickets::table)
-        .values(t)
-        .returning(Ticket::as_returning())
-        .get_result(c))
+    let insert = diesel::insert_into(tickets::table).values(t);
+    match conn {
+        DbConnection::Postgresql(c) => insert.returning(Ticket::as_returning()).get_result(c),
+        // See `sqlite_insert_id`: every column is written, so the row is what was inserted.
+        DbConnection::Sqlite(c) => Ok(t.inserted(crate::db::sqlite_insert_id(c, insert)?)),
+    }
 }
 
 pub fn get(conn: &mut DbConnection, id: i64) -> QueryResult<Ticket> {
@@ -175,10 +177,12 @@ pub fn list(conn: &mut DbConnection, f: &TicketFilter) -> QueryResult<Vec<Ticket
 }
 
 pub fn insert_message(conn: &mut DbConnection, m: &NewMessage) -> QueryResult<Message> {
-    crate::dispatch!(conn, c => diesel::insert_into(messages::table)
-        .values(m)
-        .returning(Message::as_returning())
-        .get_result(c))
+    let insert = diesel::insert_into(messages::table).values(m);
+    match conn {
+        DbConnection::Postgresql(c) => insert.returning(Message::as_returning()).get_result(c),
+        // See `sqlite_insert_id`: every column is written, so the row is what was inserted.
+        DbConnection::Sqlite(c) => Ok(m.inserted(crate::db::sqlite_insert_id(c, insert)?)),
+    }
 }
 
 pub fn find_message_by_external_id(
