@@ -44,7 +44,7 @@ impl AppContext {
             .user_agent(concat!("tanggap/", env!("CARGO_PKG_VERSION")))
             .build()?;
         let writers = settings.database.writers.min(settings.database.pool_size) as usize;
-        let writer = BatchWriter::start(db.write_pool().clone(), db.backend(), writers)?;
+        let writer = BatchWriter::start(db.write_pool().clone(), db.backend(), writers, db.checkpoints())?;
         let numbers = Arc::new(NumberAllocator::new(db.side_pool().cloned()));
         let tokens = Arc::new(crate::auth::cache::TokenCache::new(std::time::Duration::from_secs(
             settings.auth.token_cache_secs,

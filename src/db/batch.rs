@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, mpsc};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 
-use super::{Backend, DbConnection, DbPool};
+use super::{Backend, Checkpoints, DbConnection, DbPool};
 
 /// Most writes committed together.
 const MAX_BATCH: usize = 128;
@@ -59,8 +59,14 @@ pub struct BatchWriter {
 
 impl BatchWriter {
     /// Starts the writer threads over `pool`: one on SQLite (whose write pool has a single
-    /// connection), `writers` on PostgreSQL.
-    pub fn start(pool: DbPool, backend: Backend, writers: usize) -> std::io::Result<BatchWriter> {
+    /// connection, and which finishes the WAL checkpoints it is asked to), `writers` on
+    /// PostgreSQL.
+    pub fn start(
+        pool: DbPool,
+        backend: Backend,
+        writers: usize,
+        checkpoints: Option<Arc<Checkpoints>>,
+    ) -> std::io::Result<BatchWriter> {
         let (tx, rx) = mpsc::channel::<Box<dyn WriteOp>>();
         let rx: Queue = Arc::new(Mutex::new(rx));
         let writers = match backend {
@@ -68,10 +74,10 @@ impl BatchWriter {
             Backend::Postgres => writers.max(1),
         };
         for n in 0..writers {
-            let (pool, rx) = (pool.clone(), rx.clone());
+            let (pool, rx, checkpoints) = (pool.clone(), rx.clone(), checkpoints.clone());
             std::thread::Builder::new()
                 .name(format!("tanggap-writer-{n}"))
-                .spawn(move || writer_loop(pool, backend, rx))?;
+                .spawn(move || writer_loop(pool, backend, rx, checkpoints))?;
         }
         Ok(BatchWriter { queue: tx })
     }
@@ -96,10 +102,10 @@ fn next_batch(rx: &Queue) -> Option<Vec<Box<dyn WriteOp>>> {
     Some(batch)
 }
 
-fn writer_loop(pool: DbPool, backend: Backend, rx: Queue) {
+fn writer_loop(pool: DbPool, backend: Backend, rx: Queue, checkpoints: Option<Arc<Checkpoints>>) {
     while let Some(batch) = next_batch(&rx) {
         match backend {
-            Backend::Sqlite => commit_with_savepoints(&pool, batch),
+            Backend::Sqlite => commit_with_savepoints(&pool, batch, checkpoints.as_deref()),
             Backend::Postgres => commit_shared(&pool, batch),
         }
     }
@@ -148,12 +154,15 @@ fn commit(conn: &mut DbConnection) -> Result<(), String> {
 }
 
 /// SQLite: every write in its own savepoint of one transaction.
-fn commit_with_savepoints(pool: &DbPool, mut batch: Vec<Box<dyn WriteOp>>) {
+fn commit_with_savepoints(pool: &DbPool, mut batch: Vec<Box<dyn WriteOp>>, checkpoints: Option<&Checkpoints>) {
+    let mut conn = match pool.get() {
+        Ok(c) => c,
+        Err(e) => return finish_all(batch, Err(format!("database unavailable: {e}"))),
+    };
     let outcome = (|| {
-        let mut conn = pool.get().map_err(|e| format!("database unavailable: {e}"))?;
         begin(&mut conn)?;
         // The SLA policies are read once for the batch (a write rolled back to its savepoint
-        // forgets them; see `QueuedWrite::run`); the scope ends before the commit.
+        // forgets them; see `QueuedWrite::run`).
         let _policies = crate::sla::repo::policies_per_batch();
         for op in batch.iter_mut() {
             if run_caught(op, &mut conn, RunMode::Savepoint).is_err() {
@@ -163,7 +172,12 @@ fn commit_with_savepoints(pool: &DbPool, mut batch: Vec<Box<dyn WriteOp>>) {
         }
         commit(&mut conn)
     })();
+    let committed = outcome.is_ok();
     finish_all(batch, outcome);
+    // After the answers, so no caller waits for it.
+    if committed && let Some(checkpoints) = checkpoints {
+        checkpoints.after_commit(&mut conn);
+    }
 }
 
 /// Runs `f` in a savepoint of the open transaction: what it wrote stays when it succeeds and is

@@ -114,7 +114,8 @@ impl ManageConnection for Manager {
                     .map_err(r2d2::Error::ConnectionError)?;
                 c.batch_execute(&format!(
                     "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; \
-                     PRAGMA synchronous = NORMAL; PRAGMA journal_mode = WAL; PRAGMA temp_store = MEMORY;",
+                     PRAGMA synchronous = NORMAL; PRAGMA journal_mode = WAL; PRAGMA temp_store = MEMORY; \
+                     PRAGMA wal_autocheckpoint = 0;",
                     self.busy_timeout_ms
                 ))
                 .map_err(r2d2::Error::QueryError)?;
@@ -144,6 +145,81 @@ impl ManageConnection for Manager {
         };
         !matches!(status, Ok(None))
     }
+}
+
+/// How often the checkpoint thread copies the SQLite WAL back into the database file.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
+
+/// WAL size (in pages) from which the writer is asked to finish a checkpoint, so that its next
+/// transaction starts the WAL over from its beginning; SQLite's own automatic threshold.
+const WAL_RESTART_PAGES: i32 = 1000;
+
+/// SQLite's WAL checkpoints, shared by the checkpoint thread and the writer.
+///
+/// SQLite's automatic checkpoint (every 1,000 WAL pages) runs inside the commit that crosses the
+/// threshold, on the single writer thread, and the commit waits for its `fsync`: a third of the
+/// writer's commit time, and the p99 spikes of ticket creation. So the pools' connections turn it
+/// off (`wal_autocheckpoint = 0`) and a thread of its own copies the WAL into the database file
+/// with passive checkpoints, which never block the writer, while it goes on appending.
+///
+/// A passive checkpoint cannot copy what is appended while it runs, and SQLite only starts the
+/// WAL over when a checkpoint has copied all of it, so under constant writes the WAL would grow
+/// without end. When it passes [`WAL_RESTART_PAGES`], the thread asks the writer to run one more
+/// passive checkpoint after its next commit ([`Checkpoints::after_commit`]): that one copies the
+/// few pages appended since, and the writer's next transaction starts the WAL over. When the last
+/// connection closes, SQLite checkpoints whatever is left, as before.
+#[derive(Debug, Default)]
+pub struct Checkpoints {
+    finish_wanted: std::sync::atomic::AtomicBool,
+}
+
+impl Checkpoints {
+    /// The writer, after a commit: finishes a checkpoint when the checkpoint thread asked for it.
+    pub fn after_commit(&self, conn: &mut DbConnection) {
+        if self.finish_wanted.swap(false, std::sync::atomic::Ordering::Relaxed)
+            && let DbConnection::Sqlite(c) = conn
+            && let Err(e) = passive_checkpoint(c)
+        {
+            log::warn!("SQLite checkpoint after a commit failed: {e}");
+        }
+    }
+}
+
+/// What `PRAGMA wal_checkpoint` reports: pages in the WAL, and how many of them are copied.
+#[derive(diesel::QueryableByName)]
+struct CheckpointReport {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    log: i32,
+}
+
+fn passive_checkpoint(c: &mut diesel::SqliteConnection) -> QueryResult<i32> {
+    diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)")
+        .get_result::<CheckpointReport>(c)
+        .map(|r| r.log)
+}
+
+/// Starts the checkpoint thread (see [`Checkpoints`]) on a connection of its own; it runs while
+/// `shared` can be upgraded.
+fn start_checkpoints(manager: &Manager, shared: std::sync::Weak<Checkpoints>) -> Result<(), anyhow::Error> {
+    let DbConnection::Sqlite(mut conn) = manager.connect()? else {
+        anyhow::bail!("checkpoints are for SQLite");
+    };
+    std::thread::Builder::new()
+        .name("tanggap-checkpoint".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(CHECKPOINT_INTERVAL);
+                let Some(shared) = shared.upgrade() else { break };
+                match passive_checkpoint(&mut conn) {
+                    Ok(pages) if pages >= WAL_RESTART_PAGES => {
+                        shared.finish_wanted.store(true, std::sync::atomic::Ordering::Relaxed)
+                    }
+                    Ok(_) => {}
+                    Err(e) => log::warn!("SQLite checkpoint failed (retried in {CHECKPOINT_INTERVAL:?}): {e}"),
+                }
+            }
+        })?;
+    Ok(())
 }
 
 /// Process-wide SQLite set-up, once, before the first connection opens: the settings that must
@@ -292,6 +368,8 @@ pub struct Db {
     /// for a pool connection held by a writer (ticket-number blocks; see
     /// [`crate::tickets::numbering`]).
     side: Option<DbPool>,
+    /// SQLite only: the WAL checkpoints; the checkpoint thread runs while this is referenced.
+    checkpoints: Option<std::sync::Arc<Checkpoints>>,
 }
 
 impl Db {
@@ -328,11 +406,20 @@ impl Db {
             Ok::<_, anyhow::Error>(pool)
         };
         let backend = url.backend();
-        let (write, read, side) = match backend {
-            Backend::Sqlite => (build(1)?, build(settings.pool_size)?, None),
+        let (write, read, side, checkpoints) = match backend {
+            Backend::Sqlite => {
+                let checkpoints = std::sync::Arc::new(Checkpoints::default());
+                let manager = Manager {
+                    url: url.clone(),
+                    busy_timeout_ms: settings.busy_timeout_ms,
+                };
+                start_checkpoints(&manager, std::sync::Arc::downgrade(&checkpoints))
+                    .map_err(|e| anyhow::anyhow!("cannot start the checkpoint thread for {url}: {e}"))?;
+                (build(1)?, build(settings.pool_size)?, None, Some(checkpoints))
+            }
             Backend::Postgres => {
                 let p = build(settings.pool_size)?;
-                (p.clone(), p, Some(build(1)?))
+                (p.clone(), p, Some(build(1)?), None)
             }
         };
         Ok(Db {
@@ -340,11 +427,17 @@ impl Db {
             write,
             read,
             side,
+            checkpoints,
         })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// SQLite: the WAL checkpoints, for the writer to finish one when asked.
+    pub fn checkpoints(&self) -> Option<std::sync::Arc<Checkpoints>> {
+        self.checkpoints.clone()
     }
 
     /// The write pool (one connection on SQLite).

@@ -118,3 +118,47 @@ crate::both_backends! {
         }
     }
 }
+
+/// SQLite's WAL is copied back by a checkpoint thread instead of inside the writer's commits (see
+/// `tanggap::db::Checkpoints`). Under writes that never pause, a checkpoint running beside the
+/// writer can never copy all of the WAL, and SQLite only starts it over once one has: the writer
+/// finishes one when asked, so the WAL keeps to a few megabytes instead of growing by everything
+/// written. 200 MiB are written here by 16 writers at once; the WAL must stay well under that.
+#[actix_web::test]
+async fn sqlite_wal_starts_over_under_constant_writes() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await;
+    let writes: usize = 3200;
+    let per_task = writes / 16;
+    let tasks = (0..16).map(|_| {
+        let ctx = app.ctx.clone();
+        async move {
+            for _ in 0..per_task {
+                ctx.write(|conn| {
+                    diesel::sql_query(
+                        "INSERT INTO inbound_events (source, payload, received_at) \
+                         VALUES ('instagram', randomblob(65536), '2026-12-01 00:00:00')",
+                    )
+                    .execute(conn)?;
+                    Ok(())
+                })
+                .await
+                .expect("write");
+            }
+        }
+    });
+    futures_util::future::join_all(tasks).await;
+
+    let url = app.ctx.settings.database.url.expose().to_string();
+    let wal = format!("{}-wal", url.strip_prefix("sqlite://").expect("a SQLite URL"));
+    let wal_bytes = std::fs::metadata(&wal).expect("the WAL file").len();
+    let written = writes as u64 * 65536;
+    assert!(
+        wal_bytes < written / 4,
+        "the WAL grew to {wal_bytes} bytes for {written} bytes written"
+    );
+    let mut conn = app.ctx.db.read_conn().unwrap();
+    let stored: i64 = diesel::dsl::sql::<diesel::sql_types::BigInt>("SELECT count(*) FROM inbound_events")
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(stored, writes as i64);
+}
