@@ -115,8 +115,8 @@ impl ManageConnection for Manager {
                 c.batch_execute(&format!(
                     "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; \
                      PRAGMA synchronous = NORMAL; PRAGMA journal_mode = WAL; PRAGMA temp_store = MEMORY; \
-                     PRAGMA wal_autocheckpoint = 0;",
-                    self.busy_timeout_ms
+                     PRAGMA wal_autocheckpoint = {};",
+                    self.busy_timeout_ms, WAL_AUTOCHECKPOINT_PAGES
                 ))
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(c))
@@ -154,19 +154,27 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
 /// transaction starts the WAL over from its beginning; SQLite's own automatic threshold.
 const WAL_RESTART_PAGES: i32 = 1000;
 
+/// SQLite's own automatic checkpoint threshold on the pools' connections: a safety net for writes
+/// that do not go through the group-commit writer (the CLI, blocking intake), which nobody asks to
+/// finish a checkpoint. The checkpoint thread has copied most of the WAL by then, so the commit
+/// that crosses it copies little.
+const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
+
 /// SQLite's WAL checkpoints, shared by the checkpoint thread and the writer.
 ///
-/// SQLite's automatic checkpoint (every 1,000 WAL pages) runs inside the commit that crosses the
-/// threshold, on the single writer thread, and the commit waits for its `fsync`: a third of the
-/// writer's commit time, and the p99 spikes of ticket creation. So the pools' connections turn it
-/// off (`wal_autocheckpoint = 0`) and a thread of its own copies the WAL into the database file
-/// with passive checkpoints, which never block the writer, while it goes on appending.
+/// SQLite's automatic checkpoint (every 1,000 WAL pages by default) runs inside the commit that
+/// crosses the threshold, on the single writer thread, and the commit waits for its `fsync`: a
+/// third of the writer's commit time, and the p99 spikes of ticket creation. So the pools'
+/// connections raise it ten times ([`WAL_AUTOCHECKPOINT_PAGES`]) and a thread of its own copies
+/// the WAL into the database file with passive checkpoints, which never block the writer, while
+/// it goes on appending.
 ///
 /// A passive checkpoint cannot copy what is appended while it runs, and SQLite only starts the
 /// WAL over when a checkpoint has copied all of it, so under constant writes the WAL would grow
 /// without end. When it passes [`WAL_RESTART_PAGES`], the thread asks the writer to run one more
-/// passive checkpoint after its next commit ([`Checkpoints::after_commit`]): that one copies the
-/// few pages appended since, and the writer's next transaction starts the WAL over. When the last
+/// passive checkpoint after its next commit ([`Checkpoints::after_commit`]), after answering the
+/// batch: that one copies what was appended since, and the writer's next transaction starts the
+/// WAL over. When the last
 /// connection closes, SQLite checkpoints whatever is left, as before.
 #[derive(Debug, Default)]
 pub struct Checkpoints {
@@ -185,7 +193,7 @@ impl Checkpoints {
     }
 }
 
-/// What `PRAGMA wal_checkpoint` reports: pages in the WAL, and how many of them are copied.
+/// What `PRAGMA wal_checkpoint` reports that is used here: the pages in the WAL.
 #[derive(diesel::QueryableByName)]
 struct CheckpointReport {
     #[diesel(sql_type = diesel::sql_types::Integer)]
