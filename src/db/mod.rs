@@ -91,7 +91,7 @@ impl std::fmt::Display for DbUrl {
 
 /// r2d2 manager that connects to the backend named by the URL (the derived `establish` would try
 /// every backend and hide the real error) and applies per-connection SQLite settings.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Manager {
     url: DbUrl,
     busy_timeout_ms: u32,
@@ -174,8 +174,7 @@ const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
 /// without end. When it passes [`WAL_RESTART_PAGES`], the thread asks the writer to run one more
 /// passive checkpoint after its next commit ([`Checkpoints::after_commit`]), after answering the
 /// batch: that one copies what was appended since, and the writer's next transaction starts the
-/// WAL over. When the last
-/// connection closes, SQLite checkpoints whatever is left, as before.
+/// WAL over. When the last connection closes, SQLite checkpoints whatever is left, as before.
 #[derive(Debug, Default)]
 pub struct Checkpoints {
     finish_wanted: std::sync::atomic::AtomicBool,
@@ -394,6 +393,10 @@ impl Db {
         // checkout, and a connect still running there when a short-lived command exits crashes
         // libpq's exit handlers. Connections are opened on demand and kept while in use; the
         // first one is opened here, so a wrong URL or password fails at start with the reason.
+        let manager = Manager {
+            url: url.clone(),
+            busy_timeout_ms: settings.busy_timeout_ms,
+        };
         let build = |size: u32| {
             let pool = Pool::builder()
                 .max_size(size)
@@ -402,10 +405,7 @@ impl Db {
                 // away is dropped when it is handed back (`Manager::has_broken`).
                 .test_on_check_out(false)
                 .connection_timeout(timeout)
-                .build(Manager {
-                    url: url.clone(),
-                    busy_timeout_ms: settings.busy_timeout_ms,
-                })
+                .build(manager.clone())
                 .map_err(|e| anyhow::anyhow!("cannot open database {url}: {e}"))?;
             drop(
                 pool.get()
@@ -417,10 +417,6 @@ impl Db {
         let (write, read, side, checkpoints) = match backend {
             Backend::Sqlite => {
                 let checkpoints = std::sync::Arc::new(Checkpoints::default());
-                let manager = Manager {
-                    url: url.clone(),
-                    busy_timeout_ms: settings.busy_timeout_ms,
-                };
                 start_checkpoints(&manager, std::sync::Arc::downgrade(&checkpoints))
                     .map_err(|e| anyhow::anyhow!("cannot start the checkpoint thread for {url}: {e}"))?;
                 (build(1)?, build(settings.pool_size)?, None, Some(checkpoints))

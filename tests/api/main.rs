@@ -21,4 +21,5 @@ mod sla_admin;
 mod sla_rules;
 mod smoke;
 mod status;
+mod storage;
 mod validation;
