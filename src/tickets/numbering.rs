@@ -7,6 +7,12 @@
 //! creation on PostgreSQL). Numbers are unique but may have gaps (a restart forfeits the rest of a
 //! block).
 //!
+//! A block holds 20 numbers when tickets come slowly and grows (doubling, up to 1,000) while each
+//! block is used up within a second of being reserved, so that at thousands of tickets a second a
+//! reservation (a transaction of its own, with its own commit, on PostgreSQL) is needed a few times
+//! a second rather than a hundred; it shrinks again when a block lasts more than a minute. The
+//! gaps a restart leaves are at most one block.
+//!
 //! On PostgreSQL a block is reserved in its own short transaction on a connection of its own
 //! ([`crate::db::Db::side_pool`]): the counter row is locked only for that statement, never for
 //! the rest of a (batched) write transaction that another writer thread could be waiting on
@@ -25,7 +31,13 @@ use sha2::{Digest, Sha256};
 use crate::db::schema::ticket_counters::dsl as tc;
 use crate::db::{DbConnection, DbPool};
 
-const BLOCK: i64 = 20;
+/// Smallest and largest block of numbers reserved at once.
+const MIN_BLOCK: i64 = 20;
+const MAX_BLOCK: i64 = 1_000;
+/// A block used up sooner than this makes the next one twice as large.
+const GROW_WITHIN: std::time::Duration = std::time::Duration::from_secs(1);
+/// A block lasting longer than this makes the next one half as large.
+const SHRINK_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub struct NumberAllocator {
     block: Mutex<Option<Block>>,
@@ -47,6 +59,22 @@ struct Block {
     day: String,
     next: i64,
     end: i64,
+    /// How many numbers it held, and when it was reserved.
+    size: i64,
+    reserved_at: std::time::Instant,
+}
+
+/// The size of the block to reserve after `last` (none yet: the smallest).
+fn next_size(last: Option<&Block>, now: std::time::Instant) -> i64 {
+    let Some(last) = last else { return MIN_BLOCK };
+    let lasted = now.duration_since(last.reserved_at);
+    if lasted < GROW_WITHIN {
+        (last.size * 2).min(MAX_BLOCK)
+    } else if lasted > SHRINK_AFTER {
+        (last.size / 2).max(MIN_BLOCK)
+    } else {
+        last.size
+    }
 }
 
 impl NumberAllocator {
@@ -63,14 +91,18 @@ impl NumberAllocator {
         let mut guard = self.block.lock().unwrap_or_else(|p| p.into_inner());
         let usable = guard.as_ref().is_some_and(|b| b.day == day && b.next <= b.end);
         if !usable {
+            let reserved_at = std::time::Instant::now();
+            let size = next_size(guard.as_ref(), reserved_at);
             let end = match &self.side {
-                Some(pool) => reserve_apart(pool, &day)?,
-                None => reserve(conn, &day, BLOCK)?,
+                Some(pool) => reserve_apart(pool, &day, size)?,
+                None => reserve(conn, &day, size)?,
             };
             *guard = Some(Block {
                 day: day.clone(),
-                next: end - BLOCK + 1,
+                next: end - size + 1,
                 end,
+                size,
+                reserved_at,
             });
         }
         let block = guard.as_mut().expect("block set above");
@@ -88,7 +120,7 @@ impl NumberAllocator {
 /// Reserves a block in a transaction of its own on `pool`. A connection found dead (the server
 /// restarted) is dropped by the pool when handed back, and the reservation is tried once more on
 /// a fresh one: at worst a block is forfeited, never handed out twice.
-fn reserve_apart(pool: &DbPool, day: &str) -> QueryResult<i64> {
+fn reserve_apart(pool: &DbPool, day: &str, size: i64) -> QueryResult<i64> {
     use diesel::result::{DatabaseErrorKind, Error};
     let mut last = None;
     for _ in 0..2 {
@@ -98,7 +130,7 @@ fn reserve_apart(pool: &DbPool, day: &str) -> QueryResult<i64> {
                 Box::new(format!("no connection to reserve ticket numbers: {e}")),
             )
         })?;
-        match own.transaction(|c| reserve(c, day, BLOCK)) {
+        match own.transaction(|c| reserve(c, day, size)) {
             Err(
                 e @ Error::DatabaseError(
                     DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
@@ -161,6 +193,32 @@ mod tests {
         assert_eq!(hash_access_token(&token.to_lowercase()), hash);
         let dashed = format!("{}-{}", &token[..8], &token[8..]);
         assert_eq!(hash_access_token(&dashed), hash);
+    }
+
+    #[test]
+    fn blocks_grow_while_used_up_fast_and_shrink_when_slow() {
+        let now = std::time::Instant::now();
+        let block = |size, age| Block {
+            day: "261201".into(),
+            next: 1,
+            end: 0,
+            size,
+            reserved_at: now - age,
+        };
+        let s = std::time::Duration::from_secs;
+        assert_eq!(next_size(None, now), MIN_BLOCK);
+        assert_eq!(
+            next_size(Some(&block(20, std::time::Duration::from_millis(300))), now),
+            40
+        );
+        assert_eq!(next_size(Some(&block(640, std::time::Duration::ZERO)), now), MAX_BLOCK);
+        assert_eq!(
+            next_size(Some(&block(MAX_BLOCK, std::time::Duration::ZERO)), now),
+            MAX_BLOCK
+        );
+        assert_eq!(next_size(Some(&block(160, s(5))), now), 160);
+        assert_eq!(next_size(Some(&block(160, s(61))), now), 80);
+        assert_eq!(next_size(Some(&block(MIN_BLOCK, s(3600))), now), MIN_BLOCK);
     }
 
     #[test]
