@@ -66,13 +66,15 @@ pub fn flush_pending(conn: &mut DbConnection) -> QueryResult<()> {
 
 fn insert(conn: &mut DbConnection, events: &[NewEvent]) -> QueryResult<()> {
     match conn {
-        // One statement for all of them: 7 bound parameters a row, chunked well under
-        // PostgreSQL's limit of 65,535.
-        DbConnection::Postgresql(c) => {
-            for chunk in events.chunks(1000) {
-                diesel::insert_into(ticket_events::table).values(chunk).execute(c)?;
+        DbConnection::Postgresql(c) => match events {
+            [] => {}
+            [one] => {
+                diesel::insert_into(ticket_events::table).values(one).execute(c)?;
             }
-        }
+            many => {
+                EventColumns::of(many).execute(c)?;
+            }
+        },
         // SQLite runs in process, so a statement costs no round trip; diesel does not build
         // multi-row inserts for it.
         DbConnection::Sqlite(c) => {
@@ -83,3 +85,88 @@ fn insert(conn: &mut DbConnection, events: &[NewEvent]) -> QueryResult<()> {
     }
     Ok(())
 }
+
+/// PostgreSQL: any number of events in one statement whose text never changes, one array per
+/// column (`INSERT … SELECT … FROM unnest($1, …, $7) WITH ORDINALITY ORDER BY ordinality`), so it
+/// is parsed and planned once per connection. A multi-row `VALUES` list is a different statement
+/// for every row count, parsed and planned again each time, once per batch. The ordinality keeps
+/// the ids ascending in the order the events were recorded.
+struct EventColumns<'a> {
+    ticket_id: Vec<i64>,
+    actor_kind: Vec<&'a str>,
+    actor_id: Vec<Option<i64>>,
+    kind: Vec<&'a str>,
+    before_value: Vec<Option<&'a str>>,
+    after_value: Vec<Option<&'a str>>,
+    created_at: Vec<chrono::NaiveDateTime>,
+}
+
+impl<'a> EventColumns<'a> {
+    fn of(events: &'a [NewEvent]) -> EventColumns<'a> {
+        let mut c = EventColumns {
+            ticket_id: Vec::with_capacity(events.len()),
+            actor_kind: Vec::with_capacity(events.len()),
+            actor_id: Vec::with_capacity(events.len()),
+            kind: Vec::with_capacity(events.len()),
+            before_value: Vec::with_capacity(events.len()),
+            after_value: Vec::with_capacity(events.len()),
+            created_at: Vec::with_capacity(events.len()),
+        };
+        // Exhaustive, so a field added to `NewEvent` stops the build here until it is written.
+        for NewEvent {
+            ticket_id,
+            actor_kind,
+            actor_id,
+            kind,
+            before_value,
+            after_value,
+            created_at,
+        } in events
+        {
+            c.ticket_id.push(*ticket_id);
+            c.actor_kind.push(actor_kind);
+            c.actor_id.push(*actor_id);
+            c.kind.push(kind);
+            c.before_value.push(before_value.as_deref());
+            c.after_value.push(after_value.as_deref());
+            c.created_at.push(*created_at);
+        }
+        c
+    }
+}
+
+impl diesel::query_builder::QueryId for EventColumns<'_> {
+    type QueryId = EventColumns<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for EventColumns<'_> {
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
+        out.push_sql(
+            "INSERT INTO ticket_events (ticket_id, actor_kind, actor_id, kind, before_value, after_value, \
+             created_at) SELECT ticket_id, actor_kind, actor_id, kind, before_value, after_value, created_at \
+             FROM unnest(",
+        );
+        out.push_bind_param::<Array<BigInt>, _>(&self.ticket_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.actor_kind)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.actor_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.kind)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.before_value)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.after_value)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Timestamp>, _>(&self.created_at)?;
+        out.push_sql(
+            ") WITH ORDINALITY AS e(ticket_id, actor_kind, actor_id, kind, before_value, after_value, \
+             created_at, n) ORDER BY n",
+        );
+        Ok(())
+    }
+}
+
+impl diesel::RunQueryDsl<diesel::PgConnection> for EventColumns<'_> {}
