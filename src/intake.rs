@@ -194,11 +194,28 @@ pub fn ingest_in_tx_with(
             _ => {}
         }
     }
-    let (mut ticket, token, created) = match target {
-        Some(t) => (t, None, false),
+    let metadata = msg.metadata.as_ref().map(|m| m.to_string());
+    let new_message = |ticket_id| NewMessage {
+        ticket_id,
+        direction: Direction::Inbound.as_str(),
+        channel: msg.channel.as_str(),
+        author_user_id: None,
+        author_contact_id: Some(contact.id),
+        body_text: &msg.text,
+        body_html: msg.html.as_deref(),
+        external_id: msg.external_id.as_deref(),
+        delivery_state: DeliveryState::Received.as_str(),
+        created_at: at.naive_utc(),
+        metadata: metadata.as_deref(),
+    };
+    let (mut ticket, message, token, created) = match target {
+        Some(t) => {
+            let message = repo::insert_message(conn, &new_message(t.id))?;
+            (t, message, None, false)
+        }
         None => {
             let subject = subject_from(msg);
-            let (t, token) = service::open_ticket(
+            let (t, token, message) = service::open_ticket(
                 ctx,
                 conn,
                 NewTicketSpec {
@@ -214,6 +231,7 @@ pub fn ingest_in_tx_with(
                     last_inbound_at: Some(at),
                     thread_key: msg.thread_key.as_deref(),
                 },
+                new_message,
             )?;
             if let Some(p) = parent {
                 service::record_event(
@@ -226,27 +244,9 @@ pub fn ingest_in_tx_with(
                     now,
                 )?;
             }
-            (t, Some(token), true)
+            (t, message, Some(token), true)
         }
     };
-
-    let metadata = msg.metadata.as_ref().map(|m| m.to_string());
-    let message = repo::insert_message(
-        conn,
-        &NewMessage {
-            ticket_id: ticket.id,
-            direction: Direction::Inbound.as_str(),
-            channel: msg.channel.as_str(),
-            author_user_id: None,
-            author_contact_id: Some(contact.id),
-            body_text: &msg.text,
-            body_html: msg.html.as_deref(),
-            external_id: msg.external_id.as_deref(),
-            delivery_state: DeliveryState::Received.as_str(),
-            created_at: at.naive_utc(),
-            metadata: metadata.as_deref(),
-        },
-    )?;
     let limit = ctx.settings.tickets.max_attachment_bytes;
     for a in &msg.attachments {
         let too_big = a.content.len() as u64 > limit;

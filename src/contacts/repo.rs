@@ -59,56 +59,81 @@ pub fn insert(conn: &mut DbConnection, name: &str, now: NaiveDateTime) -> QueryR
 /// A new contact's attributes: none.
 const NO_ATTRIBUTES: &str = "{}";
 
-/// Creates a contact together with its first identity (a duplicate identity is a unique
-/// violation, and then neither row exists). On PostgreSQL this is one statement, a data-modifying
-/// `WITH`, so a new citizen costs one round trip instead of two; SQLite has no data-modifying
-/// `WITH` and no round trips to save, so it runs the two inserts.
-pub fn insert_with_identity(
+/// The contact owning `id`, or a new one named `name` that owns it; `true` when it was created.
+/// Two writers creating the same citizen at once: one of them gets a unique violation on the
+/// identity, and its write is retried (by then it finds the other's contact).
+///
+/// On PostgreSQL this is one statement ([`FindOrCreateContact`]), so a citizen costs one round
+/// trip whether they are known or new; SQLite has no data-modifying `WITH` and no round trips to
+/// save, so it looks up and then inserts.
+pub fn find_or_create(
     conn: &mut DbConnection,
     name: &str,
     id: &Identity,
     now: NaiveDateTime,
-) -> QueryResult<Contact> {
+) -> QueryResult<(Contact, bool)> {
     match conn {
-        DbConnection::Postgresql(c) => NewContactWithIdentity {
-            name,
-            kind: id.kind.as_str(),
-            value: &id.value,
-            now,
+        DbConnection::Postgresql(c) => {
+            let (id, name, created_at, updated_at, attributes, created) = FindOrCreateContact {
+                name,
+                kind: id.kind.as_str(),
+                value: &id.value,
+                now,
+            }
+            .get_result::<(i64, String, NaiveDateTime, NaiveDateTime, String, bool)>(c)?;
+            let contact = Contact {
+                id,
+                name,
+                created_at,
+                updated_at,
+                attributes,
+            };
+            Ok((contact, created))
         }
-        .get_result(c),
-        DbConnection::Sqlite(_) => {
-            let contact = insert(conn, name, now)?;
-            add_identity(conn, contact.id, id, now)?;
-            Ok(contact)
-        }
+        DbConnection::Sqlite(_) => match find_by_identity(conn, id)? {
+            Some(found) => Ok((found, false)),
+            None => {
+                let contact = insert(conn, name, now)?;
+                add_identity(conn, contact.id, id, now)?;
+                Ok((contact, true))
+            }
+        },
     }
 }
 
-/// The PostgreSQL statement behind [`insert_with_identity`]. Its SQL text never changes, so it has
-/// a static query id and diesel prepares it once per connection.
-struct NewContactWithIdentity<'a> {
+/// The PostgreSQL statement behind [`find_or_create`]: the lookup, and when it finds nothing the
+/// contact and identity inserts, in one data-modifying `WITH` (all of its parts see the same
+/// snapshot, so the inserts run exactly when the lookup found nothing). Static SQL, prepared once
+/// per connection.
+struct FindOrCreateContact<'a> {
     name: &'a str,
     kind: &'a str,
     value: &'a str,
     now: NaiveDateTime,
 }
 
-impl QueryId for NewContactWithIdentity<'_> {
-    type QueryId = NewContactWithIdentity<'static>;
+impl QueryId for FindOrCreateContact<'_> {
+    type QueryId = FindOrCreateContact<'static>;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl QueryFragment<Pg> for NewContactWithIdentity<'_> {
+impl QueryFragment<Pg> for FindOrCreateContact<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("WITH c AS (INSERT INTO contacts (name, created_at, updated_at) VALUES (");
+        out.push_sql(
+            "WITH f AS (SELECT c.id, c.name, c.created_at, c.updated_at, c.attributes \
+             FROM contacts c JOIN contact_identities i ON i.contact_id = c.id WHERE i.kind = ",
+        );
+        out.push_bind_param::<Text, _>(self.kind)?;
+        out.push_sql(" AND i.value = ");
+        out.push_bind_param::<Text, _>(self.value)?;
+        out.push_sql("), n AS (INSERT INTO contacts (name, created_at, updated_at) SELECT ");
         out.push_bind_param::<Text, _>(self.name)?;
         out.push_sql(", ");
         out.push_bind_param::<Timestamp, _>(&self.now)?;
         out.push_sql(", ");
         out.push_bind_param::<Timestamp, _>(&self.now)?;
         out.push_sql(
-            ") RETURNING id, name, created_at, updated_at, attributes), \
+            " WHERE NOT EXISTS (SELECT 1 FROM f) RETURNING id, name, created_at, updated_at, attributes), \
              i AS (INSERT INTO contact_identities (contact_id, kind, value, created_at) SELECT id, ",
         );
         out.push_bind_param::<Text, _>(self.kind)?;
@@ -116,16 +141,19 @@ impl QueryFragment<Pg> for NewContactWithIdentity<'_> {
         out.push_bind_param::<Text, _>(self.value)?;
         out.push_sql(", ");
         out.push_bind_param::<Timestamp, _>(&self.now)?;
-        out.push_sql(" FROM c) SELECT id, name, created_at, updated_at, attributes FROM c");
+        out.push_sql(
+            " FROM n) SELECT id, name, created_at, updated_at, attributes, false FROM f \
+             UNION ALL SELECT id, name, created_at, updated_at, attributes, true FROM n",
+        );
         Ok(())
     }
 }
 
-impl Query for NewContactWithIdentity<'_> {
-    type SqlType = (BigInt, Text, Timestamp, Timestamp, Text);
+impl Query for FindOrCreateContact<'_> {
+    type SqlType = (BigInt, Text, Timestamp, Timestamp, Text, diesel::sql_types::Bool);
 }
 
-impl RunQueryDsl<PgConnection> for NewContactWithIdentity<'_> {}
+impl RunQueryDsl<PgConnection> for FindOrCreateContact<'_> {}
 
 /// Adds an identity; a duplicate (already someone's) is a unique violation.
 pub fn add_identity(conn: &mut DbConnection, contact_id: i64, id: &Identity, now: NaiveDateTime) -> QueryResult<()> {

@@ -16,6 +16,108 @@ pub fn insert_ticket(conn: &mut DbConnection, t: &NewTicket) -> QueryResult<Tick
     }
 }
 
+/// Inserts a new ticket and its first message; `message` builds the message for the ticket's id.
+/// On PostgreSQL both go in one statement ([`TicketWithMessage`]), one round trip instead of two;
+/// SQLite runs the two inserts (no data-modifying `WITH` there, and no round trips to save).
+pub fn insert_ticket_with_message<'m>(
+    conn: &mut DbConnection,
+    t: &NewTicket,
+    message: impl FnOnce(i64) -> NewMessage<'m>,
+) -> QueryResult<(Ticket, Message)> {
+    match conn {
+        DbConnection::Postgresql(c) => {
+            // The statement takes the message's ticket id from the ticket's insert, so the one
+            // built here is never bound; the row returned carries the real one.
+            let m = message(0);
+            let (ticket_id, message_id) = TicketWithMessage {
+                ticket: diesel::insert_into(tickets::table).values(t).returning(tickets::id),
+                message: &m,
+            }
+            .get_result::<(i64, i64)>(c)?;
+            let message = Message {
+                ticket_id,
+                ..m.inserted(message_id)
+            };
+            Ok((t.inserted(ticket_id), message))
+        }
+        DbConnection::Sqlite(_) => {
+            let ticket = insert_ticket(conn, t)?;
+            let message = insert_message(conn, &message(ticket.id))?;
+            Ok((ticket, message))
+        }
+    }
+}
+
+/// `WITH t AS (INSERT INTO tickets … RETURNING id), m AS (INSERT INTO messages … SELECT t.id, …
+/// FROM t RETURNING id) SELECT t.id, m.id`. The ticket's insert is diesel's own; the message's
+/// columns are written out here, every field of [`NewMessage`] but its ticket id (the exhaustive
+/// destructuring below stops the build when a field is added and not written). Its SQL never
+/// changes, so it is prepared once per connection.
+struct TicketWithMessage<'a, T> {
+    ticket: T,
+    message: &'a NewMessage<'a>,
+}
+
+impl<T> diesel::query_builder::QueryId for TicketWithMessage<'_, T> {
+    type QueryId = TicketWithMessage<'static, ()>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<T: diesel::query_builder::QueryFragment<diesel::pg::Pg>> diesel::query_builder::QueryFragment<diesel::pg::Pg>
+    for TicketWithMessage<'_, T>
+{
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+        let NewMessage {
+            ticket_id: _,
+            direction,
+            channel,
+            author_user_id,
+            author_contact_id,
+            body_text,
+            body_html,
+            external_id,
+            delivery_state,
+            created_at,
+            metadata,
+        } = self.message;
+        out.push_sql("WITH t AS (");
+        self.ticket.walk_ast(out.reborrow())?;
+        out.push_sql(
+            "), m AS (INSERT INTO messages (ticket_id, direction, channel, author_user_id, \
+             author_contact_id, body_text, body_html, external_id, delivery_state, created_at, metadata) \
+             SELECT t.id, ",
+        );
+        out.push_bind_param::<Text, _>(direction)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(channel)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<BigInt>, _>(author_user_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<BigInt>, _>(author_contact_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(body_text)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(body_html)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(external_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(delivery_state)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(created_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(metadata)?;
+        out.push_sql(" FROM t RETURNING id) SELECT t.id, m.id FROM t, m");
+        Ok(())
+    }
+}
+
+impl<T> diesel::query_builder::Query for TicketWithMessage<'_, T> {
+    type SqlType = (diesel::sql_types::BigInt, diesel::sql_types::BigInt);
+}
+
+impl<T> RunQueryDsl<diesel::PgConnection> for TicketWithMessage<'_, T> {}
+
 pub fn get(conn: &mut DbConnection, id: i64) -> QueryResult<Ticket> {
     tickets::table.find(id).select(Ticket::as_select()).first(conn)
 }

@@ -48,6 +48,19 @@ pub fn resolve_contact(
     name: Option<&str>,
     now: DateTime<Utc>,
 ) -> AppResult<(Contact, bool)> {
+    let given = name.map(str::trim).filter(|n| !n.is_empty());
+    let new_name = given.unwrap_or_else(|| identities.first().map(|i| i.value.as_str()).unwrap_or("Warga"));
+    // One identity (nearly every intake and agent-created ticket): looked up or created together,
+    // one round trip on PostgreSQL.
+    if let [id] = identities {
+        let (contact, created) = contacts::repo::find_or_create(conn, new_name, id, now.naive_utc())?;
+        let contact = if created {
+            contact
+        } else {
+            learn_name(conn, contact, identities, given, now)?
+        };
+        return Ok((contact, created));
+    }
     let mut found = None;
     let mut unowned = Vec::new();
     for id in identities {
@@ -57,32 +70,34 @@ pub fn resolve_contact(
             None => unowned.push(id),
         }
     }
-    let created = found.is_none();
-    let given = name.map(str::trim).filter(|n| !n.is_empty());
-    let contact = match found {
-        // A contact first known only by an id learns its name when a channel tells it.
-        Some(mut c) if given.is_some() && identities.iter().any(|i| i.value == c.name) => {
-            let n = given.unwrap_or_default().to_string();
-            contacts::repo::rename(conn, c.id, &n, now.naive_utc())?;
-            c.name = n;
-            c
-        }
-        Some(c) => c,
-        None => {
-            let fallback = identities.first().map(|i| i.value.as_str()).unwrap_or("Warga");
-            let name = given.unwrap_or(fallback);
-            // Nobody owns any of them, so the first is written with the contact.
-            if unowned.is_empty() {
-                contacts::repo::insert(conn, name, now.naive_utc())?
-            } else {
-                contacts::repo::insert_with_identity(conn, name, unowned.remove(0), now.naive_utc())?
-            }
-        }
+    let (contact, created) = match found {
+        Some(c) => (learn_name(conn, c, identities, given, now)?, false),
+        None if unowned.is_empty() => (contacts::repo::insert(conn, new_name, now.naive_utc())?, true),
+        // Nobody owns any of them, so the first is written with the contact (or, if another
+        // writer has just created that contact, found with it).
+        None => contacts::repo::find_or_create(conn, new_name, unowned.remove(0), now.naive_utc())?,
     };
     for id in unowned {
         contacts::repo::add_identity(conn, contact.id, id, now.naive_utc())?;
     }
     Ok((contact, created))
+}
+
+/// A contact first known only by an id (named after it) learns its name when a channel tells it.
+fn learn_name(
+    conn: &mut DbConnection,
+    mut c: Contact,
+    identities: &[Identity],
+    given: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<Contact> {
+    if let Some(n) = given
+        && identities.iter().any(|i| i.value == c.name)
+    {
+        contacts::repo::rename(conn, c.id, n, now.naive_utc())?;
+        c.name = n.to_string();
+    }
+    Ok(c)
 }
 
 pub struct NewTicketSpec<'a> {
@@ -101,12 +116,19 @@ pub struct NewTicketSpec<'a> {
     pub thread_key: Option<&'a str>,
 }
 
-/// Creates a ticket with a fresh number and access token; returns it with the token (shown once).
-pub fn open_ticket(ctx: &AppContext, conn: &mut DbConnection, spec: NewTicketSpec) -> AppResult<(Ticket, String)> {
+/// Creates a ticket with a fresh number and access token, and its first message (`message` builds
+/// it for the ticket's id); returns them with the token (shown once). The caller records the
+/// message's own event and webhook, after the ticket's.
+pub fn open_ticket<'m>(
+    ctx: &AppContext,
+    conn: &mut DbConnection,
+    spec: NewTicketSpec,
+    message: impl FnOnce(i64) -> NewMessage<'m>,
+) -> AppResult<(Ticket, String, Message)> {
     let number = ctx.numbers.next(conn, spec.at, ctx.settings.tickets.timezone)?;
     let (token, token_hash) = numbering::new_access_token();
     let now = spec.at.naive_utc();
-    let ticket = repo::insert_ticket(
+    let (ticket, first) = repo::insert_ticket_with_message(
         conn,
         &NewTicket {
             number: &number,
@@ -126,6 +148,7 @@ pub fn open_ticket(ctx: &AppContext, conn: &mut DbConnection, spec: NewTicketSpe
             last_inbound_at: spec.last_inbound_at.map(|t| t.naive_utc()),
             thread_key: spec.thread_key,
         },
+        message,
     )?;
     let after = json!({ "number": ticket.number, "status": ticket.status, "channel": ticket.channel,
         "priority": ticket.priority, "parent_ticket_id": ticket.parent_ticket_id });
@@ -133,7 +156,7 @@ pub fn open_ticket(ctx: &AppContext, conn: &mut DbConnection, spec: NewTicketSpe
     crate::sla::service::on_ticket_opened(conn, &ticket, spec.at)?;
     crate::routing::on_unassigned(ctx, conn, &ticket, spec.at)?;
     webhooks::emit(conn, &ctx.settings, "ticket.created", ticket_summary(&ticket), spec.at)?;
-    Ok((ticket, token))
+    Ok((ticket, token, first))
 }
 
 /// A short JSON picture of a ticket for webhooks (no secrets).
@@ -248,7 +271,7 @@ pub fn create_ticket(
     }
     // A category routes to its team unless the agent chose one.
     let team_id = input.team_id.or(category_team);
-    let (ticket, token) = open_ticket(
+    let (ticket, token, message) = open_ticket(
         ctx,
         conn,
         NewTicketSpec {
@@ -264,11 +287,8 @@ pub fn create_ticket(
             last_inbound_at: Some(at),
             thread_key: None,
         },
-    )?;
-    let message = repo::insert_message(
-        conn,
-        &NewMessage {
-            ticket_id: ticket.id,
+        |ticket_id| NewMessage {
+            ticket_id,
             direction: Direction::Inbound.as_str(),
             channel: input.channel.as_str(),
             author_user_id: Some(user_id),

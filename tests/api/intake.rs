@@ -130,6 +130,30 @@ crate::both_backends! {
         assert_eq!(new["parent_ticket_id"], old.ticket_id);
     }
 
+    async fn a_burst_from_a_new_sender_makes_one_contact_and_one_ticket(app) {
+        // Nobody knows this number yet: the concurrent writes race to create its contact, and
+        // the losers (a unique violation on the identity) run again and find the winner's.
+        let sender = phone("081355550013");
+        let mut handles = Vec::new();
+        for i in 1..=6 {
+            let ctx = app.ctx.clone();
+            let m = message(&app, Channel::Whatsapp, &format!("new-burst-{i}"), sender.clone(), &format!("Bagian {i}"));
+            handles.push(tokio::spawn(async move { ingest(&ctx, m).await }));
+        }
+        let mut outcomes = Vec::new();
+        for h in handles {
+            outcomes.push(h.await.expect("task").expect("ingest"));
+        }
+        let contacts: std::collections::HashSet<i64> = outcomes.iter().map(|o| o.contact_id).collect();
+        let tickets: std::collections::HashSet<i64> = outcomes.iter().map(|o| o.ticket_id).collect();
+        assert_eq!((contacts.len(), tickets.len()), (1, 1), "{outcomes:?}");
+        assert_eq!(outcomes.iter().filter(|o| o.created_ticket).count(), 1, "{outcomes:?}");
+        let (_, listed) = app.get(&app.agent_token, "/api/v1/contacts").await;
+        assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+        let ticket = app.ticket(*tickets.iter().next().unwrap()).await;
+        assert_eq!(ticket["messages"].as_array().unwrap().len(), 6, "{ticket}");
+    }
+
     async fn follow_up_threads_into_the_open_ticket(app) {
         let sender = phone("081355550003");
         let a = ingest_ok(&app, message(&app, Channel::Whatsapp, "wa-1", sender.clone(), "Lampu jalan mati.\nSudah seminggu.")).await;
