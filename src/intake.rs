@@ -147,10 +147,10 @@ pub fn ingest_in_tx_with(
     let mut identities = Vec::with_capacity(1 + msg.also_known_as.len());
     identities.push(msg.sender.clone());
     identities.extend(msg.also_known_as.iter().cloned());
-    let (contact, _) = service::resolve_contact(conn, &identities, msg.display_name.as_deref(), now)?;
+    // Locked: one message per citizen at a time, so a burst threads into one ticket instead of
+    // opening several.
+    let (contact, _) = service::resolve_contact(conn, &identities, msg.display_name.as_deref(), now, true)?;
     let actor = Actor::Contact(contact.id);
-    // One message per citizen at a time: a burst must thread into one ticket, not open several.
-    crate::contacts::repo::lock(conn, contact.id)?;
 
     // Thread: explicit reference first, then the contact's unclosed ticket on this channel, else
     // their last (closed) one there, which the new ticket is linked to.
@@ -161,10 +161,7 @@ pub fn ingest_in_tx_with(
     if target.is_none() && threading == Threading::ContactsOpenTicket {
         let channel = msg.channel.as_str();
         let thread = msg.thread_key.as_deref();
-        target = match repo::latest_unclosed_for_contact(conn, contact.id, channel, thread)? {
-            Some(t) => Some(t),
-            None => repo::latest_for_contact(conn, contact.id, channel, thread)?,
-        };
+        target = repo::latest_in_thread(conn, contact.id, channel, thread)?;
     }
     let mut parent = None;
     let mut reopened = false;

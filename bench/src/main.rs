@@ -150,7 +150,7 @@ fn raw_insert(url: &str, n: usize) -> anyhow::Result<()> {
             let ts = now.naive_utc();
             let phone =
                 Identity::parse(IdentityKind::Phone, &format!("0813{i:08}")).map_err(|e| anyhow_to_diesel(&e))?;
-            let (contact, _) = tanggap::contacts::repo::find_or_create(c, "Warga", &phone, ts)?;
+            let (contact, _) = tanggap::contacts::repo::find_or_create(c, "Warga", &phone, ts, false)?;
             let number = ctx.numbers.next(c, now, tz)?;
             let (_, hash) = numbering::new_access_token();
             let t = repo::insert_ticket(

@@ -61,7 +61,9 @@ const NO_ATTRIBUTES: &str = "{}";
 
 /// The contact owning `id`, or a new one named `name` that owns it; `true` when it was created.
 /// Two writers creating the same citizen at once: one of them gets a unique violation on the
-/// identity, and its write is retried (by then it finds the other's contact).
+/// identity, and its write is retried (by then it finds the other's contact). With `lock`, the
+/// contact's row stays locked until the transaction ends, as with [`lock`] (a new one is invisible
+/// to others until then anyway).
 ///
 /// On PostgreSQL this is one statement ([`FindOrCreateContact`]), so a citizen costs one round
 /// trip whether they are known or new; SQLite has no data-modifying `WITH` and no round trips to
@@ -71,16 +73,16 @@ pub fn find_or_create(
     name: &str,
     id: &Identity,
     now: NaiveDateTime,
+    lock: bool,
 ) -> QueryResult<(Contact, bool)> {
     match conn {
         DbConnection::Postgresql(c) => {
-            let (id, name, created_at, updated_at, attributes, created) = FindOrCreateContact {
-                name,
-                kind: id.kind.as_str(),
-                value: &id.value,
-                now,
-            }
-            .get_result::<(i64, String, NaiveDateTime, NaiveDateTime, String, bool)>(c)?;
+            let (kind, value) = (id.kind.as_str(), id.value.as_str());
+            let (id, name, created_at, updated_at, attributes, created) = if lock {
+                FindOrCreateContact::<true> { name, kind, value, now }.get_result::<FoundOrCreated>(c)?
+            } else {
+                FindOrCreateContact::<false> { name, kind, value, now }.get_result::<FoundOrCreated>(c)?
+            };
             let contact = Contact {
                 id,
                 name,
@@ -101,23 +103,26 @@ pub fn find_or_create(
     }
 }
 
-/// The PostgreSQL statement behind [`find_or_create`]: the lookup, and when it finds nothing the
-/// contact and identity inserts, in one data-modifying `WITH` (all of its parts see the same
-/// snapshot, so the inserts run exactly when the lookup found nothing). Static SQL, prepared once
-/// per connection.
-struct FindOrCreateContact<'a> {
+/// A row of [`FindOrCreateContact`]: the contact's columns and whether it was created.
+type FoundOrCreated = (i64, String, NaiveDateTime, NaiveDateTime, String, bool);
+
+/// The PostgreSQL statement behind [`find_or_create`]: the lookup (with `LOCK`, `FOR UPDATE` of the
+/// contact), and when it finds nothing the contact and identity inserts, in one data-modifying
+/// `WITH` (all of its parts see the same snapshot, so the inserts run exactly when the lookup found
+/// nothing). Static SQL for each `LOCK`, prepared once per connection.
+struct FindOrCreateContact<'a, const LOCK: bool> {
     name: &'a str,
     kind: &'a str,
     value: &'a str,
     now: NaiveDateTime,
 }
 
-impl QueryId for FindOrCreateContact<'_> {
-    type QueryId = FindOrCreateContact<'static>;
+impl<const LOCK: bool> QueryId for FindOrCreateContact<'_, LOCK> {
+    type QueryId = FindOrCreateContact<'static, LOCK>;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl QueryFragment<Pg> for FindOrCreateContact<'_> {
+impl<const LOCK: bool> QueryFragment<Pg> for FindOrCreateContact<'_, LOCK> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql(
             "WITH f AS (SELECT c.id, c.name, c.created_at, c.updated_at, c.attributes \
@@ -126,6 +131,9 @@ impl QueryFragment<Pg> for FindOrCreateContact<'_> {
         out.push_bind_param::<Text, _>(self.kind)?;
         out.push_sql(" AND i.value = ");
         out.push_bind_param::<Text, _>(self.value)?;
+        if LOCK {
+            out.push_sql(" FOR UPDATE OF c");
+        }
         out.push_sql("), n AS (INSERT INTO contacts (name, created_at, updated_at) SELECT ");
         out.push_bind_param::<Text, _>(self.name)?;
         out.push_sql(", ");
@@ -149,11 +157,11 @@ impl QueryFragment<Pg> for FindOrCreateContact<'_> {
     }
 }
 
-impl Query for FindOrCreateContact<'_> {
+impl<const LOCK: bool> Query for FindOrCreateContact<'_, LOCK> {
     type SqlType = (BigInt, Text, Timestamp, Timestamp, Text, diesel::sql_types::Bool);
 }
 
-impl RunQueryDsl<PgConnection> for FindOrCreateContact<'_> {}
+impl<const LOCK: bool> RunQueryDsl<PgConnection> for FindOrCreateContact<'_, LOCK> {}
 
 /// Adds an identity; a duplicate (already someone's) is a unique violation.
 pub fn add_identity(conn: &mut DbConnection, contact_id: i64, id: &Identity, now: NaiveDateTime) -> QueryResult<()> {

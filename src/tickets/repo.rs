@@ -171,15 +171,16 @@ pub fn latest_unclosed_for_contact(
         .optional()
 }
 
-/// The contact's most recent ticket on `channel` (and in `thread_key`), whatever its status.
-pub fn latest_for_contact(
+/// The ticket a citizen's message on `channel` (and in `thread_key`) belongs with: their most
+/// recent one that is not closed, else their most recent one. One query for both.
+pub fn latest_in_thread(
     conn: &mut DbConnection,
     contact_id: i64,
     channel: &str,
     thread_key: Option<&str>,
 ) -> QueryResult<Option<Ticket>> {
     contact_thread(contact_id, channel, thread_key)
-        .order(tickets::id.desc())
+        .order((tickets::status.eq("closed").asc(), tickets::id.desc()))
         .select(Ticket::as_select())
         .first(conn)
         .optional()

@@ -41,19 +41,21 @@ pub fn record_event(
 }
 
 /// Finds the contact owning any of `identities`, or creates one; attaches identities it lacks
-/// (those that belong to nobody yet).
+/// (those that belong to nobody yet). With `lock`, the contact's row stays locked until the
+/// transaction ends (`contacts::repo::lock`).
 pub fn resolve_contact(
     conn: &mut DbConnection,
     identities: &[Identity],
     name: Option<&str>,
     now: DateTime<Utc>,
+    lock: bool,
 ) -> AppResult<(Contact, bool)> {
     let given = name.map(str::trim).filter(|n| !n.is_empty());
     let new_name = given.unwrap_or_else(|| identities.first().map(|i| i.value.as_str()).unwrap_or("Warga"));
     // One identity (nearly every intake and agent-created ticket): looked up or created together,
     // one round trip on PostgreSQL.
     if let [id] = identities {
-        let (contact, created) = contacts::repo::find_or_create(conn, new_name, id, now.naive_utc())?;
+        let (contact, created) = contacts::repo::find_or_create(conn, new_name, id, now.naive_utc(), lock)?;
         let contact = if created {
             contact
         } else {
@@ -75,8 +77,11 @@ pub fn resolve_contact(
         None if unowned.is_empty() => (contacts::repo::insert(conn, new_name, now.naive_utc())?, true),
         // Nobody owns any of them, so the first is written with the contact (or, if another
         // writer has just created that contact, found with it).
-        None => contacts::repo::find_or_create(conn, new_name, unowned.remove(0), now.naive_utc())?,
+        None => contacts::repo::find_or_create(conn, new_name, unowned.remove(0), now.naive_utc(), false)?,
     };
+    if lock {
+        contacts::repo::lock(conn, contact.id)?;
+    }
     for id in unowned {
         contacts::repo::add_identity(conn, contact.id, id, now.naive_utc())?;
     }
@@ -259,7 +264,7 @@ pub fn create_ticket(
     input: &CreateTicket,
 ) -> AppResult<Created> {
     let at = ctx.clock.now();
-    let (contact, _) = resolve_contact(conn, &input.contact.identities, Some(&input.contact.name), at)?;
+    let (contact, _) = resolve_contact(conn, &input.contact.identities, Some(&input.contact.name), at, false)?;
     let category_team = match input.category_id {
         Some(cat) => {
             crate::admin::repo::category_team(conn, cat).map_err(|e| AppError::missing_as_field(e, "category"))?

@@ -154,6 +154,30 @@ crate::both_backends! {
         assert_eq!(ticket["messages"].as_array().unwrap().len(), 6, "{ticket}");
     }
 
+    async fn an_older_open_ticket_wins_over_a_newer_closed_one(app) {
+        // The citizen's open ticket on the channel takes the message even when a later ticket of
+        // theirs there (recorded by an agent) is already closed.
+        let sender = phone("081355550014");
+        let open = ingest_ok(&app, message(&app, Channel::Whatsapp, "older-open-1", sender.clone(), "Jalan berlubang")).await;
+        let (status, later) = app
+            .post(
+                &app.agent_token,
+                "/api/v1/tickets",
+                &json!({ "subject": "Pertanyaan lain", "body": "Sudah dijawab", "channel": "whatsapp",
+                         "contact": { "name": "Warga", "phone": "081355550014" } }),
+            )
+            .await;
+        assert_eq!(status, 201, "{later}");
+        assert_eq!(later["contact_id"], open.contact_id, "{later}");
+        for to in ["resolved", "closed"] {
+            let (status, _) = app.patch(&app.agent_token, &format!("/api/v1/tickets/{}", later["id"]), &json!({ "status": to })).await;
+            assert_eq!(status, 200);
+        }
+        let next = ingest_ok(&app, message(&app, Channel::Whatsapp, "older-open-2", sender, "Masih berlubang")).await;
+        assert_eq!(next.ticket_id, open.ticket_id);
+        assert!(!next.created_ticket);
+    }
+
     async fn follow_up_threads_into_the_open_ticket(app) {
         let sender = phone("081355550003");
         let a = ingest_ok(&app, message(&app, Channel::Whatsapp, "wa-1", sender.clone(), "Lampu jalan mati.\nSudah seminggu.")).await;

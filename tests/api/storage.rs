@@ -18,9 +18,9 @@ crate::both_backends! {
                 let now = ctx.clock.now();
                 let ts = now.naive_utc();
                 let phone = Identity::parse(IdentityKind::Phone, "081234500001").expect("phone");
-                let (contact, created) = tanggap::contacts::repo::find_or_create(conn, "Ani", &phone, ts)?;
+                let (contact, created) = tanggap::contacts::repo::find_or_create(conn, "Ani", &phone, ts, false)?;
                 assert!(created, "a new phone number makes a new contact");
-                let (found, created) = tanggap::contacts::repo::find_or_create(conn, "Someone else", &phone, ts)?;
+                let (found, created) = tanggap::contacts::repo::find_or_create(conn, "Someone else", &phone, ts, true)?;
                 assert!(!created, "a known phone number finds its contact");
                 let number = ctx.numbers.next(conn, now, ctx.settings.tickets.timezone)?;
                 let (_, hash) = numbering::new_access_token();

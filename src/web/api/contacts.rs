@@ -169,7 +169,7 @@ pub async fn create_contact(
                 });
             }
         }
-        let (mut c, _) = service::resolve_contact(conn, &input.identities, Some(&input.name), now)?;
+        let (mut c, _) = service::resolve_contact(conn, &input.identities, Some(&input.name), now, false)?;
         if !attributes.is_empty() {
             c.attributes = contacts::attributes::to_stored(&attributes);
             contacts::repo::update(conn, c.id, &c.name, &c.attributes, now.naive_utc())?;
