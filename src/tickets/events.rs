@@ -66,15 +66,11 @@ pub fn flush_pending(conn: &mut DbConnection) -> QueryResult<()> {
 
 fn insert(conn: &mut DbConnection, events: &[NewEvent]) -> QueryResult<()> {
     match conn {
-        DbConnection::Postgresql(c) => match events {
-            [] => {}
-            [one] => {
-                diesel::insert_into(ticket_events::table).values(one).execute(c)?;
+        DbConnection::Postgresql(c) => {
+            if !events.is_empty() {
+                EventColumns::of(events).execute(c)?;
             }
-            many => {
-                EventColumns::of(many).execute(c)?;
-            }
-        },
+        }
         // SQLite runs in process, so a statement costs no round trip; diesel does not build
         // multi-row inserts for it.
         DbConnection::Sqlite(c) => {

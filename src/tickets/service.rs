@@ -79,7 +79,8 @@ pub fn resolve_contact(
         // writer has just created that contact, found with it).
         None => contacts::repo::find_or_create(conn, new_name, unowned.remove(0), now.naive_utc(), false)?,
     };
-    if lock {
+    // A contact created here is invisible to other transactions until the commit.
+    if lock && !created {
         contacts::repo::lock(conn, contact.id)?;
     }
     for id in unowned {
